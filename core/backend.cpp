@@ -1,0 +1,28 @@
+#include "core/backend.h"
+
+#include "core/cuda.h"
+#include "core/error.h"
+
+namespace dezero {
+
+Backend& backend_for(Device device) {
+  if (device == Device::CPU) return cpu_backend();
+#ifdef DEZERO_WITH_CUDA
+  DZ_THROW(
+      "cuda: this build has the CUDA runtime (cuda::is_available() = {}) but no CUDA kernels yet; "
+      "tensors can only live on the cpu",
+      cuda::is_available());
+#else
+  DZ_THROW("cuda: dezero was built without CUDA; reconfigure with -DDEZERO_USE_CUDA=ON");
+#endif
+}
+
+#ifndef DEZERO_WITH_CUDA
+namespace cuda {
+bool is_available() { return false; }
+int device_count() { return 0; }
+bool is_built() { return false; }
+}  // namespace cuda
+#endif
+
+}  // namespace dezero

@@ -1,0 +1,72 @@
+#pragma once
+// The abstract Backend: the primitives every device implements. ops.cpp validates, infers
+// shapes and allocates outputs; a backend only computes into preallocated, validated tensors.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/elementwise.h"
+#include "core/tensor.h"
+
+namespace dezero {
+
+/// A batch of GEMMs C = alpha * op(A) op(B) + beta * C, row-major, op(A) (M, K), op(B) (K, N).
+/// Each batch entry starts at the given element offsets into a, b and c.
+struct GemmSpec {
+  int64_t M = 0, N = 0, K = 0;
+  bool trans_a = false, trans_b = false;
+  double alpha = 1, beta = 0;
+  std::vector<int64_t> a_offsets, b_offsets, c_offsets;
+};
+
+/// A row-block copy: rows x cols elements from src (leading dimension src_ld, starting at
+/// src_offset) into dst (leading dimension dst_ld, starting at dst_offset).
+struct Copy2dSpec {
+  int64_t rows = 0, cols = 0;
+  int64_t src_offset = 0, src_ld = 0, dst_offset = 0, dst_ld = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  /// Storage of `bytes` bytes on this device, freed when the last handle goes.
+  virtual std::shared_ptr<void> allocate(size_t bytes) = 0;
+  /// Host memory (dst.nbytes() bytes) -> dst.
+  virtual void copy_from_host(const void* src, Tensor& dst) = 0;
+  /// src -> host memory (src.nbytes() bytes).
+  virtual void copy_to_host(const Tensor& src, void* dst) = 0;
+
+  /// out[i] = value.
+  virtual void fill(Tensor& out, double value) = 0;
+  /// out[i] = x[i] converted to out's dtype (same shape); a plain copy when dtypes agree.
+  virtual void cast(const Tensor& x, Tensor& out) = 0;
+  /// out[i] = op(x[i]).
+  virtual void unary(UnaryOp op, const Tensor& x, Tensor& out) = 0;
+  /// out = op(a, b), a and b broadcast to out's shape (stride 0 on broadcast dimensions).
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  /// out (x's ndim, 1 on reduced axes) = op over the axes where out has size 1 and x does not.
+  virtual void reduce(ReduceOp op, const Tensor& x, Tensor& out) = 0;
+  /// out (x's shape with size 1 at axis) = index of the max (op Max) or min (op Min) along axis.
+  virtual void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out) = 0;
+  /// out = x with its axes permuted (out.shape[i] = x.shape[axes[i]]).
+  virtual void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out) = 0;
+  /// Batched GEMM over a, b into c.
+  virtual void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec) = 0;
+  /// out[i] = x[offsets[i]].
+  virtual void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) = 0;
+  /// out[offsets[i]] += src[i] (out is not cleared first; repeated offsets accumulate).
+  virtual void scatter_add(const Tensor& src, std::span<const int64_t> offsets, Tensor& out) = 0;
+  /// Strided row-block copy (concat, split, slices).
+  virtual void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& spec) = 0;
+};
+
+/// The backend of a device; throws when that device's backend is not built.
+Backend& backend_for(Device device);
+
+/// The CPU backend (Eigen + OpenMP).
+Backend& cpu_backend();
+
+}  // namespace dezero

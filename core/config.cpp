@@ -1,0 +1,25 @@
+#include "core/config.h"
+
+namespace dezero {
+
+bool& Config::enable_backprop() {
+  static thread_local bool flag = true;
+  return flag;
+}
+
+bool& Config::train() {
+  static thread_local bool flag = true;
+  return flag;
+}
+
+GradModeGuard::GradModeGuard(bool enabled) : previous_(Config::enable_backprop()) {
+  Config::enable_backprop() = enabled;
+}
+
+GradModeGuard::~GradModeGuard() { Config::enable_backprop() = previous_; }
+
+TestModeGuard::TestModeGuard() : previous_(Config::train()) { Config::train() = false; }
+
+TestModeGuard::~TestModeGuard() { Config::train() = previous_; }
+
+}  // namespace dezero

@@ -1,0 +1,45 @@
+#pragma once
+// Global switches, per thread: whether Functions record a graph, and train vs test mode.
+
+namespace dezero {
+
+/// DeZero's Config: thread-local flags read by call<F>, dropout and batch_norm.
+struct Config {
+  /// When false, Functions run forward only and link no graph (inference, optimizer updates).
+  static bool& enable_backprop();
+  /// True in training mode (dropout active, batch_norm uses batch statistics).
+  static bool& train();
+};
+
+/// Sets enable_backprop to `enabled` for a scope, restoring the previous value on exit.
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// No graph is recorded inside the scope (DeZero's no_grad()).
+class NoGradGuard : public GradModeGuard {
+ public:
+  NoGradGuard() : GradModeGuard(false) {}
+};
+
+/// Test mode inside the scope (DeZero's test_mode()): dropout is the identity, batch_norm uses
+/// running statistics.
+class TestModeGuard {
+ public:
+  TestModeGuard();
+  ~TestModeGuard();
+  TestModeGuard(const TestModeGuard&) = delete;
+  TestModeGuard& operator=(const TestModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace dezero

@@ -1,0 +1,59 @@
+#pragma once
+// NumPy-style indexing for get_item: integers, slices and index arrays, resolved once into flat
+// element offsets that the gather/scatter-add primitives use on any device.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+#include "core/tensor.h"
+
+namespace dezero {
+
+/// x[start:stop:step]; missing bounds mean "from the start" / "to the end", as in Python.
+struct Slice {
+  std::optional<int64_t> start, stop;
+  int64_t step = 1;
+};
+
+/// One entry of an index: an integer (drops the axis), a Slice, or an index array.
+class Index {
+ public:
+  enum class Kind { Int, Slice, Array };
+  Index(int i) : Index(static_cast<int64_t>(i)) {}
+  Index(int64_t i) : kind_(Kind::Int), int_(i) {}
+  Index(Slice s) : kind_(Kind::Slice), slice_(s) {}
+  Index(std::vector<int64_t> indices) : kind_(Kind::Array), array_(std::move(indices)) {}
+  /// A 1-d tensor of integer values (labels, say), read as an index array.
+  Index(const Tensor& indices);
+
+  Kind kind() const { return kind_; }
+  int64_t as_int() const { return int_; }
+  const Slice& as_slice() const { return slice_; }
+  const std::vector<int64_t>& as_array() const { return array_; }
+
+ private:
+  Kind kind_;
+  int64_t int_ = 0;
+  Slice slice_;
+  std::vector<int64_t> array_;
+};
+
+/// A whole index: x[i0, i1, ...]; missing trailing entries select everything.
+using IndexList = std::vector<Index>;
+
+/// An index resolved against a shape: the result's shape and, per result element, its offset.
+struct ResolvedIndex {
+  Shape x_shape, out_shape;
+  std::vector<int64_t> offsets;
+};
+
+/// Resolves an index for a tensor of x_shape, with NumPy's rules for combined index arrays.
+ResolvedIndex resolve_index(const Shape& x_shape, const IndexList& index);
+
+/// "[1, 0:2, [3, 4]]", for messages and graph labels.
+std::string to_string(const IndexList& index);
+
+}  // namespace dezero

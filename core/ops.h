@@ -1,0 +1,94 @@
+#pragma once
+// Tensor-level operations (never differentiable): validate, infer the output shape, allocate,
+// dispatch to the tensor's backend. Every shape, dtype and device check lives here, once.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/elementwise.h"
+#include "core/index.h"
+#include "core/tensor.h"
+
+namespace dezero::ops {
+
+// ---- Elementwise ----
+/// out = op(x) elementwise.
+Tensor unary(UnaryOp op, const Tensor& x, const char* name);
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor sign(const Tensor& x);
+/// 1 / (1 + exp(-x)), overflow-free.
+Tensor sigmoid(const Tensor& x);
+/// max(x, 0).
+Tensor relu(const Tensor& x);
+
+/// out = op(a, b) with NumPy broadcasting; dtypes and devices must agree.
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// Comparisons return 1 where true and 0 elsewhere, in the operands' dtype.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+/// A 0-d tensor holding value, with like's dtype and device (scalars take the tensor's dtype).
+Tensor scalar_like(const Tensor& like, double value);
+
+// ---- Reductions ----
+/// Sum over axes (all when empty).
+Tensor sum(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Mean over axes (all when empty).
+Tensor mean(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Maximum over axes (all when empty).
+Tensor max(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Minimum over axes (all when empty).
+Tensor min(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Index of the maximum along axis (first one on ties), as values of x's dtype.
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdims = false);
+/// Index of the minimum along axis.
+Tensor argmin(const Tensor& x, int64_t axis, bool keepdims = false);
+/// Sums x down to shape (the reverse of broadcast_to).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+/// Broadcasts x to shape (materialized).
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// Softmax along axis (max-shifted).
+Tensor softmax(const Tensor& x, int64_t axis = -1);
+/// log(softmax(x)) along axis, via log-sum-exp.
+Tensor log_softmax(const Tensor& x, int64_t axis = -1);
+
+// ---- Shape and layout ----
+/// Same data, new shape (one -1 allowed).
+Tensor reshape(const Tensor& x, const Shape& shape);
+/// Permutes axes (reverses them when axes is empty); materialized.
+Tensor transpose(const Tensor& x, const std::vector<int64_t>& axes = {});
+/// Batched matrix product with NumPy broadcasting of batch dims; op(a) (..., M, K) @ op(b) (..., K, N).
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+/// Joins tensors along axis.
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
+/// Splits x along axis into pieces of the given sizes (which must add up to x.shape[axis]).
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
+/// x[index] for a resolved index.
+Tensor gather(const Tensor& x, const ResolvedIndex& index);
+/// The gradient of gather: zeros of index.x_shape with gy added at the indexed places.
+Tensor scatter_add(const Tensor& gy, const ResolvedIndex& index);
+/// Converts to dtype (a new tensor).
+Tensor cast(const Tensor& x, DType dtype);
+
+/// Throws "<op>: dtype mismatch ..." / "<op>: tensors on different devices ..." naming both shapes.
+void check_compatible(const Tensor& a, const Tensor& b, const char* op);
+
+}  // namespace dezero::ops

@@ -1,0 +1,49 @@
+#include "core/random.h"
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "core/tensor.h"
+
+namespace dezero {
+namespace {
+
+struct GlobalGenerator {
+  std::mt19937_64 engine{0};
+  bool has_spare = false;
+  double spare = 0;
+};
+
+GlobalGenerator& generator() {
+  static GlobalGenerator g;
+  return g;
+}
+
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  generator() = GlobalGenerator{};
+  generator().engine.seed(seed);
+}
+
+namespace random {
+
+double uniform01() { return static_cast<double>(generator().engine() >> 11) * 0x1.0p-53; }
+
+double normal() {
+  GlobalGenerator& g = generator();
+  if (g.has_spare) {
+    g.has_spare = false;
+    return g.spare;
+  }
+  // Box-Muller: two uniforms give two independent normals.
+  const double u1 = 1.0 - uniform01(), u2 = uniform01();
+  const double r = std::sqrt(-2.0 * std::log(u1)), theta = 2.0 * std::numbers::pi * u2;
+  g.spare = r * std::sin(theta);
+  g.has_spare = true;
+  return r * std::cos(theta);
+}
+
+}  // namespace random
+}  // namespace dezero

@@ -1,0 +1,112 @@
+#pragma once
+// Variable: a cheap handle on a graph node holding data (a Tensor), grad (a Variable, so
+// gradients are differentiable), creator, generation and name. Parameter marks trainable leaves.
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace dezero {
+
+class Function;
+
+namespace detail {
+/// The shared state behind Variable handles.
+struct Node {
+  Tensor data;
+  std::shared_ptr<Node> grad;
+  std::shared_ptr<Function> creator;
+  int generation = 0;
+  std::string name;
+  bool requires_grad = true;
+  bool is_parameter = false;
+  Node();
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+};
+/// Number of live graph nodes in the process (for leak tests).
+int64_t live_nodes();
+}  // namespace detail
+
+class Variable {
+ public:
+  /// An undefined Variable (defined() is false): "no gradient" in backward results.
+  Variable() = default;
+  /// A leaf holding data; it receives a gradient in backward().
+  explicit Variable(Tensor data, std::string name = "");
+  /// A leaf that never receives a gradient (masks, labels, scalars in expressions).
+  static Variable constant(Tensor data);
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& data() const;
+  /// Replaces the data (optimizer updates); the shape may change only on a leaf.
+  void set_data(const Tensor& data);
+  /// The gradient, undefined until backward() reaches this Variable.
+  Variable grad() const;
+  void set_grad(const Variable& grad);
+  /// Drops the gradient (DeZero's cleargrad).
+  void clear_grad();
+  std::shared_ptr<Function> creator() const;
+  int generation() const;
+  const std::string& name() const;
+  void set_name(std::string name);
+  bool requires_grad() const;
+  bool is_parameter() const;
+
+  const Shape& shape() const { return data().shape(); }
+  int64_t ndim() const { return data().ndim(); }
+  int64_t numel() const { return data().numel(); }
+  /// Size of dimension i (negative counts from the end).
+  int64_t size(int64_t i) const { return data().size(i); }
+  DType dtype() const { return data().dtype(); }
+  Device device() const { return data().device(); }
+  /// The value of a one-element Variable.
+  double item() const { return data().item(); }
+
+  /// Backpropagates d(this)/d(leaf) into every reachable leaf's grad (accumulating).
+  /// retain_grad keeps intermediate gradients; create_graph records the backward pass so the
+  /// gradients can be differentiated again.
+  void backward(bool retain_grad = false, bool create_graph = false) const;
+  /// Cuts the link to the creator (this becomes a leaf).
+  void unchain() const;
+  /// Cuts every link upstream of this Variable (truncated backpropagation).
+  void unchain_backward() const;
+  /// A new leaf sharing this data, outside the graph.
+  Variable detach() const;
+  /// True when both handles refer to the same node.
+  bool is_same(const Variable& other) const { return node_ == other.node_; }
+
+  /// The node (for the engine and graph tools).
+  detail::Node* node() const { return node_.get(); }
+  const std::shared_ptr<detail::Node>& node_ptr() const { return node_; }
+  explicit Variable(std::shared_ptr<detail::Node> node) : node_(std::move(node)) {}
+
+ protected:
+  std::shared_ptr<detail::Node> node_;
+};
+
+/// A trainable leaf (layers register these; optimizers update them).
+class Parameter : public Variable {
+ public:
+  Parameter() = default;
+  explicit Parameter(Tensor data, std::string name = "");
+};
+
+/// "variable([[1., 2.]], dtype=float32)", as DeZero prints.
+std::ostream& operator<<(std::ostream& os, const Variable& v);
+
+/// d(sum of outputs)/d(inputs) without touching any .grad, like torch.autograd.grad.
+/// With create_graph the results are differentiable again. An input the outputs do not depend
+/// on is an error unless allow_unused, which returns an undefined Variable for it.
+std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
+                           bool create_graph = false, bool allow_unused = false);
+/// As above, seeding each output's gradient with grad_outputs[i] instead of ones.
+std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vector<Variable>& inputs,
+                           const std::vector<Variable>& grad_outputs, bool create_graph = false,
+                           bool allow_unused = false);
+
+}  // namespace dezero

@@ -1,0 +1,16 @@
+#pragma once
+// dezero-cpp: one include for everything.
+//   namespace F = dezero::functions;
+
+#include "core/arithmetic.h"
+#include "core/config.h"
+#include "core/cuda.h"
+#include "core/error.h"
+#include "core/function.h"
+#include "core/index.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+#include "core/variable.h"
+#include "functions/dot.h"
+#include "functions/functions.h"
+#include "functions/gradient_check.h"

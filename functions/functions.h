@@ -1,0 +1,118 @@
+#pragma once
+// Every differentiable function (DeZero's functions.py), declared once, with math and shapes.
+// Each returns a Variable whose backward is made of Variable operations, so derivatives of any
+// order exist. namespace F = dezero::functions;
+
+#include <cstdint>
+#include <vector>
+
+#include "core/arithmetic.h"
+#include "core/index.h"
+#include "core/variable.h"
+
+namespace dezero::functions {
+
+using dezero::add;
+using dezero::broadcast_to;
+using dezero::div;
+using dezero::mul;
+using dezero::neg;
+using dezero::pow;
+using dezero::sub;
+using dezero::sum_to;
+
+// ---- Math (functions/math.cpp) ----
+/// y = sin(x).
+Variable sin(const Variable& x);
+/// y = cos(x).
+Variable cos(const Variable& x);
+/// y = tanh(x).
+Variable tanh(const Variable& x);
+/// y = exp(x).
+Variable exp(const Variable& x);
+/// y = log(x) (natural).
+Variable log(const Variable& x);
+/// y = sqrt(x).
+Variable sqrt(const Variable& x);
+/// y = x^2.
+Variable square(const Variable& x);
+
+// ---- Shape (functions/shape.cpp) ----
+/// Same data, new shape (one -1 allowed).
+Variable reshape(const Variable& x, const Shape& shape);
+/// Permutes axes; reverses them when axes is empty (x.T).
+Variable transpose(const Variable& x, const std::vector<int64_t>& axes = {});
+/// x[index]: integers, Slice{start, stop, step} and index arrays, NumPy's rules.
+Variable get_item(const Variable& x, const IndexList& index);
+/// Inserts a dimension of size 1 at axis.
+Variable expand_dims(const Variable& x, int64_t axis);
+/// (N, ...) -> (N, prod(...)), as DeZero's flatten.
+Variable flatten(const Variable& x);
+/// Joins xs along axis; shapes must agree elsewhere.
+Variable concat(const std::vector<Variable>& xs, int64_t axis = 0);
+/// Splits x along axis into pieces of the given sizes (summing to x.shape[axis]).
+std::vector<Variable> split(const Variable& x, const std::vector<int64_t>& sizes, int64_t axis = 0);
+/// Rows of W picked by integer ids: ids (any shape), W (V, D) -> ids.shape + (D,).
+Variable embed_id(const Tensor& ids, const Variable& W);
+
+// ---- Reductions (functions/reduce.cpp) ----
+/// Sum over axes (all when empty).
+Variable sum(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Mean over axes (all when empty).
+Variable mean(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Maximum over axes (all when empty); the gradient goes to the maximal elements.
+Variable max(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Minimum over axes (all when empty).
+Variable min(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+
+// ---- Matrix products (functions/matmul.cpp) ----
+/// y = x @ W; (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast as in NumPy.
+Variable matmul(const Variable& x, const Variable& W);
+/// y = op(a) @ op(b), op transposing the last two axes when asked (no copy is made).
+Variable matmul(const Variable& a, const Variable& b, bool trans_a, bool trans_b);
+/// y = x W + b.  x (N, I), W (I, O), b (O) or undefined -> y (N, O)
+Variable linear(const Variable& x, const Variable& W, const Variable& b = Variable());
+
+// ---- Activations (functions/activation.cpp) ----
+/// y = 1 / (1 + exp(-x)).
+Variable sigmoid(const Variable& x);
+/// y = max(x, 0).
+Variable relu(const Variable& x);
+/// y = x for x > 0, slope * x otherwise.
+Variable leaky_relu(const Variable& x, double slope = 0.2);
+/// y = exp(x) / sum(exp(x), axis) (DeZero's default axis 1).
+Variable softmax(const Variable& x, int64_t axis = 1);
+/// y = log(softmax(x, axis)), computed stably.
+Variable log_softmax(const Variable& x, int64_t axis = 1);
+/// y = min(max(x, lo), hi); the gradient is zero outside [lo, hi].
+Variable clip(const Variable& x, double lo, double hi);
+
+// ---- Losses (functions/loss.cpp) ----
+/// sum((x0 - x1)^2) / len(x0) (DeZero's definition: divided by the first dimension).
+Variable mean_squared_error(const Variable& x0, const Variable& x1);
+/// Mean over N of -log softmax(x)[n, t[n]].  x (N, C), t (N,) integer labels in [0, C).
+Variable softmax_cross_entropy(const Variable& x, const Tensor& t);
+/// Mean over N of the summed logistic loss of logits x against targets t in [0, 1] (x's shape).
+Variable sigmoid_cross_entropy(const Variable& x, const Variable& t);
+/// -sum(t log p + (1 - t) log(1 - p)) / N for probabilities p, clipped to [eps, 1 - eps]
+/// (eps 1e-15 in float64, 1e-7 in float32).
+Variable binary_cross_entropy(const Variable& p, const Variable& t);
+/// Fraction of rows whose argmax equals the label (not differentiable).  y (N, C), t (N,)
+Variable accuracy(const Variable& y, const Tensor& t);
+
+// ---- Regularization and normalization (functions/normalization.cpp) ----
+/// Inverted dropout: zeroes a fraction `ratio` and scales the rest by 1 / (1 - ratio) in
+/// training mode; the identity in test mode (TestModeGuard).
+Variable dropout(const Variable& x, double ratio = 0.5);
+
+/// Options of batch_norm (DeZero's defaults).
+struct BatchNormOptions {
+  double decay = 0.9;  // running = decay * running + (1 - decay) * batch statistic
+  double eps = 2e-5;
+};
+/// Batch normalization over N (and H, W for 4-d x) per channel.  x (N, C) or (N, C, H, W),
+/// gamma/beta (C,); training mode updates running_mean/var (C,) in place; test mode uses them.
+Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& beta,
+                    Tensor& running_mean, Tensor& running_var, BatchNormOptions options = {});
+
+}  // namespace dezero::functions
