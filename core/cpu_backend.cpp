@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "core/backend.h"
+#include "core/cpu_gemm.h"
 #include "core/error.h"
 
 namespace dezero {
@@ -354,6 +355,13 @@ void permute_kernel(const Tensor& x, const std::vector<int64_t>& axes, Tensor& o
 
 template <class T>
 void gemm_one(const T* a, const T* b, T* c, const GemmSpec& s) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu::has_fast_sgemm() && cpu::prefer_fast_sgemm(s.M, s.N, s.K)) {
+      cpu::sgemm(s.M, s.N, s.K, static_cast<float>(s.alpha), a, s.trans_a ? s.M : s.K, s.trans_a, b,
+                 s.trans_b ? s.K : s.N, s.trans_b, static_cast<float>(s.beta), c, s.N);
+      return;
+    }
+  }
   using Map = Eigen::Map<const RowMatrix<T>>;
   const Map A(a, s.trans_a ? s.K : s.M, s.trans_a ? s.M : s.K);
   const Map B(b, s.trans_b ? s.N : s.K, s.trans_b ? s.K : s.N);
@@ -377,12 +385,12 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
   const int64_t batch = static_cast<int64_t>(s.c_offsets.size());
   const int64_t flops = s.M * s.N * s.K;
   if (batch == 1 || flops >= int64_t{1} << 21) {
-    // Large products: one at a time, each multithreaded by Eigen on the shared pool.
+    // Large products: one at a time, each multithreaded on the shared pool.
     for (int64_t i = 0; i < batch; ++i)
       gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s);
     return;
   }
-  // Many small products: one per thread (Eigen stays single-threaded inside a parallel region).
+  // Many small products: one per thread (the GEMMs stay single-threaded inside a parallel region).
   parallel_for(batch, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, flops)),
                [&](int64_t b0, int64_t b1) {
                  for (int64_t i = b0; i < b1; ++i)

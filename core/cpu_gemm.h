@@ -1,0 +1,23 @@
+#pragma once
+// A packed float32 GEMM for x86-64 with AVX-512 (BLIS-style blocking, 14x32 register tile).
+// Internal to the CPU backend; float64 and CPUs without AVX-512 use Eigen's GEMM instead.
+
+#include <cstdint>
+
+namespace dezero::cpu {
+
+/// True when this build has the AVX-512 kernel (compiled with -mavx512f, e.g. -march=native).
+bool has_fast_sgemm();
+
+/// Whether the packed kernel is the faster choice for this product: it wins when the product
+/// runs on several threads or is large (>= 512^3); Eigen's GEMM wins on small single-threaded
+/// products (docs/PERFORMANCE.md has the measurements).
+bool prefer_fast_sgemm(int64_t M, int64_t N, int64_t K);
+
+/// C = alpha * op(A) op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N. A is read as
+/// A[i * lda + k] (A[k * lda + i] when trans_a), B likewise. Runs on the OpenMP pool, or on
+/// the calling thread when called inside a parallel region. Requires has_fast_sgemm().
+void sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
+           const float* B, int64_t ldb, bool trans_b, float beta, float* C, int64_t ldc);
+
+}  // namespace dezero::cpu

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what dezero-cpp builds with, from Debian 12 packages (idempotent; uses sudo when
+# not root). The CUDA toolkit is optional: when /usr/local/cuda is present the CUDA backend is
+# built too.
+set -euo pipefail
+packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libspdlog-dev libfmt-dev
+          libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev graphviz)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "installed: ${missing[*]}"

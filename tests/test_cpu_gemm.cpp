@@ -1,0 +1,53 @@
+// The packed AVX-512 SGEMM against a naive product, over every edge-tile shape (rows 1..14 of a
+// tile, 1..32 columns), both transposes, alpha/beta accumulation and K split into slices.
+
+#include "test_helpers.h"
+
+#include "core/cpu_gemm.h"
+
+using namespace dezero;
+
+namespace {
+
+void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta) {
+  manual_seed(static_cast<uint64_t>(M * 1000003 + N * 1009 + K));
+  const std::vector<double> a = Tensor::randn({M * K}, Float64).to_vector();
+  const std::vector<double> b = Tensor::randn({K * N}, Float64).to_vector();
+  std::vector<double> c0 = Tensor::randn({M * N}, Float64).to_vector();
+  std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), cf(c0.begin(), c0.end());
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  cpu::sgemm(M, N, K, alpha, af.data(), lda, ta, bf.data(), ldb, tb, beta, cf.data(), N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += static_cast<double>(af[ta ? k * lda + i : i * lda + k]) * bf[tb ? j * ldb + k : k * ldb + j];
+      const double want = alpha * acc + (beta == 0 ? 0.0 : beta * static_cast<float>(c0[i * N + j]));
+      ASSERT_NEAR(cf[i * N + j], want, 1e-4 * (1 + std::fabs(want)) * std::sqrt(static_cast<double>(K)))
+          << "M " << M << " N " << N << " K " << K << " ta " << ta << " tb " << tb << " at " << i << "," << j;
+    }
+}
+
+TEST(CpuGemmTest, MatchesNaiveOnEdgeShapesTransposesAndBeta) {
+  if (!cpu::has_fast_sgemm()) GTEST_SKIP() << "this build has no AVX-512 kernel (Eigen is used)";
+  for (int64_t M : {1, 5, 13, 14, 15, 29})
+    for (int64_t N : {1, 16, 17, 31, 32, 33, 70})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) check_sgemm(M, N, 9, ta, tb, 1.0f, 0.0f);
+  check_sgemm(37, 45, 800, false, false, 0.5f, 2.0f);  // K in 3 balanced slices, beta = 2
+  check_sgemm(600, 40, 20, true, false, 1.0f, 1.0f);   // several row blocks
+  check_sgemm(20, 4200, 7, false, true, -1.0f, 0.0f);  // more than one column block
+  check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f);      // K = 0 scales C
+}
+
+TEST(CpuGemmTest, SingleThreadedInsideAParallelRegion) {
+  if (!cpu::has_fast_sgemm()) GTEST_SKIP() << "this build has no AVX-512 kernel";
+  std::vector<float> a(30 * 20, 1.0f), b(20 * 50, 2.0f);
+  std::vector<std::vector<float>> c(4, std::vector<float>(30 * 50, 0.0f));
+#pragma omp parallel for num_threads(2)
+  for (int t = 0; t < 4; ++t) cpu::sgemm(30, 50, 20, 1.0f, a.data(), 20, false, b.data(), 50, false, 0.0f, c[t].data(), 50);
+  for (const auto& ct : c)
+    for (float v : ct) ASSERT_FLOAT_EQ(v, 40.0f);
+}
+
+}  // namespace
