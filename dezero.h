@@ -3,6 +3,7 @@
 //   namespace F = dezero::functions;
 
 #include "core/arithmetic.h"
+#include "core/backend.h"
 #include "core/config.h"
 #include "core/cuda.h"
 #include "core/error.h"

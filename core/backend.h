@@ -66,6 +66,21 @@ class Backend {
 /// The backend of a device; throws when that device's backend is not built.
 Backend& backend_for(Device device);
 
+/// Serves `device` from `backend` while the guard lives (not thread-safe; for tests): a
+/// CPU-backed stand-in behind Device::CUDA lets GPU-less machines run the device checks,
+/// transfers and device propagation for real.
+class BackendOverrideGuard {
+ public:
+  BackendOverrideGuard(Device device, Backend& backend);
+  ~BackendOverrideGuard();
+  BackendOverrideGuard(const BackendOverrideGuard&) = delete;
+  BackendOverrideGuard& operator=(const BackendOverrideGuard&) = delete;
+
+ private:
+  Device device_;
+  Backend* previous_;
+};
+
 /// The CPU backend (Eigen + OpenMP).
 Backend& cpu_backend();
 

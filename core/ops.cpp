@@ -324,7 +324,7 @@ Tensor scatter_add(const Tensor& gy, const ResolvedIndex& index) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined(x, "cast");
-  return x.to(dtype).is_same(x) ? x.clone() : x.to(dtype);
+  return dtype == x.dtype() ? x.clone() : x.to(dtype);
 }
 
 }  // namespace dezero::ops

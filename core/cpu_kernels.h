@@ -1,0 +1,75 @@
+#pragma once
+// Loop helpers shared by the CPU kernels (internal to the CPU backend): the OpenMP parallel loop,
+// dtype dispatch, and coalescing of iteration dimensions.
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "core/elementwise.h"
+#include "core/tensor.h"
+
+namespace dezero::cpu {
+
+/// Below this many elements a loop runs on the calling thread: a parallel region costs ~µs.
+inline constexpr int64_t kGrain = 32768;
+
+/// Calls body(begin, end) over [0, n) split evenly across the pool (or inline when small).
+template <class F>
+inline void parallel_for(int64_t n, int64_t grain, F&& body) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  if (n <= grain || omp_in_parallel() || omp_get_max_threads() == 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+  const int64_t max_chunks = (n + grain - 1) / grain;
+#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(omp_get_max_threads(), max_chunks)))
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t chunk = (n + nt - 1) / nt;
+    const int64_t begin = t * chunk, end = std::min(n, begin + chunk);
+    if (begin < end) body(begin, end);
+  }
+}
+
+/// Runs f(T{}) with T = float or double according to dtype.
+template <class F>
+inline void dispatch(DType dtype, F&& f) {
+  if (dtype == DType::Float32)
+    f(float{});
+  else
+    f(double{});
+}
+
+/// One dimension of an iteration space: its size and the element stride of each operand.
+struct Dim {
+  int64_t size, sa, sb;
+};
+
+/// Merges adjacent dimensions that are contiguous for every operand; drops size-1 dimensions.
+inline std::vector<Dim> coalesce(std::vector<Dim> dims) {
+  std::vector<Dim> out;
+  for (const Dim& d : dims) {
+    if (d.size == 1) continue;
+    if (!out.empty() && out.back().sa == d.sa * d.size && out.back().sb == d.sb * d.size) {
+      out.back().size *= d.size;
+      out.back().sa = d.sa;
+      out.back().sb = d.sb;
+    } else {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+/// Sum, max or min over the axes where out has size 1 and x does not (out keeps x's ndim).
+void reduce(ReduceOp op, const Tensor& x, Tensor& out);
+/// Index of the max (op Max) or min along axis, as values of x's dtype.
+void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out);
+/// out = x with axes permuted (out.shape[i] = x.shape[axes[i]]).
+void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out);
+
+}  // namespace dezero::cpu
