@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "core/conv.h"
 #include "core/elementwise.h"
 #include "core/tensor.h"
 
@@ -61,6 +62,12 @@ class Backend {
   virtual void scatter_add(const Tensor& src, std::span<const int64_t> offsets, Tensor& out) = 0;
   /// Strided row-block copy (concat, split, slices).
   virtual void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& spec) = 0;
+  /// Columns of samples [n0, n1) of x into the start of col ((n1 - n0) x C*KH*KW x OH*OW).
+  virtual void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) = 0;
+  /// Samples [n0, n1) of the image x (overwritten) from the start of col, patches summed.
+  virtual void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) = 0;
+  /// For each (n, c, oh, ow) window, the flat offset into x of its maximum.
+  virtual void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) = 0;
 };
 
 /// The backend of a device; throws when that device's backend is not built.

@@ -257,6 +257,18 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) override {
+    cpu::im2col(x, g, n0, n1, col);
+  }
+
+  void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) override {
+    cpu::col2im(col, g, n0, n1, x);
+  }
+
+  void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {
+    cpu::max_pool2d_argmax(x, g, offsets);
+  }
+
   void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& s) override {
     const size_t es = dtype_size(src.dtype());
     const char* ps = static_cast<const char*>(src.raw_data());

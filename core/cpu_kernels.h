@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <vector>
 
+#include "core/conv.h"
 #include "core/elementwise.h"
 #include "core/tensor.h"
 
@@ -71,5 +73,12 @@ void reduce(ReduceOp op, const Tensor& x, Tensor& out);
 void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out);
 /// out = x with axes permuted (out.shape[i] = x.shape[axes[i]]).
 void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out);
+
+/// im2col of samples [n0, n1) into the start of col.
+void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col);
+/// col2im of the start of col into samples [n0, n1) of x (overwritten).
+void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x);
+/// Flat offsets of each max-pooling window's maximum.
+void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets);
 
 }  // namespace dezero::cpu

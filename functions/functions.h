@@ -4,9 +4,11 @@
 // order exist. namespace F = dezero::functions;
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/arithmetic.h"
+#include "core/conv.h"
 #include "core/index.h"
 #include "core/variable.h"
 
@@ -114,5 +116,68 @@ struct BatchNormOptions {
 /// gamma/beta (C,); training mode updates running_mean/var (C,) in place; test mode uses them.
 Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& beta,
                     Tensor& running_mean, Tensor& running_var, BatchNormOptions options = {});
+
+// ---- Convolution and pooling (functions/conv.cpp, functions/pooling.cpp) ----
+// Shapes: x (N, C, H, W); conv weight (OC, C/groups, KH, KW) and deconv weight
+// (C, OC/groups, KH, KW) as in PyTorch; OH = (H + 2 pad - dilation (KH - 1) - 1) / stride + 1.
+
+/// Options of im2col / col2im.
+struct Im2colOptions {
+  Pair stride = 1;
+  Pair pad = 0;
+  Pair dilation = 1;
+  bool to_matrix = false;  // (N*OH*OW, C*KH*KW) instead of (N, C*KH*KW, OH*OW)
+};
+/// Patches of x as columns: (N, C*KH*KW, OH*OW), rows ordered (c, kh, kw). Differentiable at any
+/// order (its backward is col2im).
+Variable im2col(const Variable& x, Pair kernel, const Im2colOptions& options = {});
+/// The adjoint of im2col: columns back to an image of input_shape, overlapping patches summed.
+Variable col2im(const Variable& col, const Shape& input_shape, Pair kernel,
+                const Im2colOptions& options = {});
+
+/// Options of conv2d / conv2d_simple.
+struct Conv2dOptions {
+  Pair stride = 1;
+  Pair pad = 0;
+  Pair dilation = 1;
+  int64_t groups = 1;
+};
+/// y = conv(x, W) + b, the fused grouped GEMM path. x (N, C, H, W), W (OC, C/groups, KH, KW),
+/// b (OC) or undefined -> y (N, OC, OH, OW). Differentiable at any order.
+Variable conv2d(const Variable& x, const Variable& W, const Variable& b = Variable(),
+                const Conv2dOptions& options = {});
+/// The same convolution composed of im2col, a broadcasting batched matmul and reshapes: the
+/// readable reference and test oracle.
+Variable conv2d_simple(const Variable& x, const Variable& W, const Variable& b = Variable(),
+                       const Conv2dOptions& options = {});
+
+/// Options of deconv2d (PyTorch's conv_transpose2d).
+struct Deconv2dOptions {
+  Pair stride = 1;
+  Pair pad = 0;
+  Pair dilation = 1;
+  int64_t groups = 1;
+  Pair output_padding = 0;     // extra rows/columns at the bottom/right, < max(stride, dilation)
+  std::optional<Pair> outsize = std::nullopt;  // or ask for an output size directly (DeZero's outsize)
+};
+/// Transposed convolution (the gradient of conv2d w.r.t. its input). x (N, C, H, W),
+/// W (C, OC/groups, KH, KW), b (OC) -> (N, OC, (H - 1) stride - 2 pad + dilation (KH - 1) +
+/// output_padding + 1, ...).
+Variable deconv2d(const Variable& x, const Variable& W, const Variable& b = Variable(),
+                  const Deconv2dOptions& options = {});
+
+/// Options of max_pool2d / avg_pool2d (PyTorch's semantics; stride defaults to the kernel).
+struct Pool2dOptions {
+  std::optional<Pair> stride = std::nullopt;
+  Pair pad = 0;
+  Pair dilation = 1;  // max_pool2d only
+};
+/// Max over each window (padding never wins); the gradient goes to the first maximum.
+/// Differentiable at any order.  (N, C, H, W) -> (N, C, OH, OW)
+Variable max_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& options = {});
+/// Mean over each window, padding counted as zeros (PyTorch's count_include_pad = true).
+Variable avg_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& options = {});
+/// Mean over H and W.  (N, C, H, W) -> (N, C, 1, 1)
+Variable global_avg_pool2d(const Variable& x);
 
 }  // namespace dezero::functions

@@ -5,6 +5,7 @@
 
 #include "core/function.h"
 #include "functions/functions.h"
+#include "functions/internal.h"
 
 namespace dezero::functions {
 namespace {
@@ -137,8 +138,11 @@ Variable transpose(const Variable& x, const std::vector<int64_t>& axes) {
 }
 
 Variable get_item(const Variable& x, const IndexList& index) {
-  auto resolved = std::make_shared<const ResolvedIndex>(resolve_index(x.shape(), index));
-  return call<GetItem>(x, std::move(resolved));
+  return detail::gather(x, std::make_shared<const ResolvedIndex>(resolve_index(x.shape(), index)));
+}
+
+Variable detail::gather(const Variable& x, std::shared_ptr<const ResolvedIndex> index) {
+  return call<GetItem>(x, std::move(index));
 }
 
 Variable expand_dims(const Variable& x, int64_t axis) {

@@ -132,6 +132,22 @@ const std::vector<GradCase> kGradCases = {
     {"batch_norm_2d", batch_norm_train, {{5, 3}, {3}, {3}}},
     {"batch_norm_4d", batch_norm_train, {{2, 3, 2, 2}, {3}, {3}}},
     {"batch_norm_test_mode", batch_norm_test, {{4, 3}, {3}, {3}}},
+    // ---- convolution and pooling ----
+    {"im2col", [](const Vars& v) { return F::im2col(v[0], {2, 3}, {.stride = {1, 2}, .pad = 1, .dilation = {2, 1}}); }, {{2, 2, 5, 6}}},
+    {"im2col_to_matrix", [](const Vars& v) { return F::im2col(v[0], 2, {.stride = 2, .to_matrix = true}); }, {{1, 2, 4, 4}}},
+    {"col2im", [](const Vars& v) { return F::col2im(v[0], {2, 2, 5, 6}, {2, 3}, {.stride = {1, 2}, .pad = 1, .dilation = {2, 1}}); }, {{2, 12, 15}}},
+    {"conv2d", [](const Vars& v) { return F::conv2d(v[0], v[1], v[2], {.pad = 1}); }, {{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}},
+    {"conv2d_groups2_stride2", [](const Vars& v) { return F::conv2d(v[0], v[1], v[2], {.stride = 2, .pad = 1, .groups = 2}); }, {{2, 4, 6, 5}, {6, 2, 3, 3}, {6}}},
+    {"conv2d_depthwise", [](const Vars& v) { return F::conv2d(v[0], v[1], {}, {.pad = 1, .groups = 3}); }, {{1, 3, 5, 4}, {3, 1, 3, 3}}},
+    {"conv2d_dilation2", [](const Vars& v) { return F::conv2d(v[0], v[1], {}, {.pad = {2, 1}, .dilation = 2}); }, {{1, 2, 6, 6}, {3, 2, 3, 2}}},
+    {"conv2d_pointwise", [](const Vars& v) { return F::conv2d(v[0], v[1], v[2]); }, {{2, 3, 3, 4}, {5, 3, 1, 1}, {5}}},
+    {"conv2d_simple", [](const Vars& v) { return F::conv2d_simple(v[0], v[1], v[2], {.stride = 2, .groups = 2}); }, {{1, 4, 5, 5}, {4, 2, 3, 3}, {4}}},
+    {"deconv2d", [](const Vars& v) { return F::deconv2d(v[0], v[1], v[2], {.stride = 2, .pad = 1, .output_padding = 1}); }, {{2, 3, 3, 3}, {3, 2, 3, 3}, {2}}},
+    {"deconv2d_groups_dilation", [](const Vars& v) { return F::deconv2d(v[0], v[1], {}, {.stride = {2, 1}, .dilation = 2, .groups = 2}); }, {{1, 4, 3, 4}, {4, 1, 2, 3}}},
+    {"max_pool2d", [](const Vars& v) { return F::max_pool2d(v[0], 2); }, {{2, 2, 4, 6}}},
+    {"max_pool2d_overlapping_padded", [](const Vars& v) { return F::max_pool2d(v[0], 3, {.stride = 2, .pad = 1}); }, {{1, 2, 5, 5}}},
+    {"avg_pool2d", [](const Vars& v) { return F::avg_pool2d(v[0], 3, {.stride = 2, .pad = 1}); }, {{1, 2, 5, 6}}},
+    {"global_avg_pool2d", unary(F::global_avg_pool2d), {{2, 3, 3, 4}}},
 };
 
 std::vector<Tensor> inputs_for(const GradCase& c) {

@@ -1,0 +1,67 @@
+#pragma once
+// Convolution geometry and the tensor-level convolution ops (not differentiable): im2col,
+// col2im, the fused grouped conv2d, its weight gradient, transposed convolution and the argmax
+// of max pooling. They process the batch in chunks so that the column buffer stays under the
+// workspace limit, reusing one workspace.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace dezero {
+
+/// A (height, width) pair; a single number means both: `.stride = 2`, `.pad = {1, 0}`.
+struct Pair {
+  int64_t h = 0, w = 0;
+  Pair(int64_t both = 0) : h(both), w(both) {}  // NOLINT: implicit by design
+  Pair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+  bool operator==(const Pair&) const = default;
+};
+
+/// An image (N, C, H, W) seen through a KH x KW window with stride, padding and dilation,
+/// giving an OH x OW grid of patches. im2col's columns are (N, C*KH*KW, OH*OW).
+struct Conv2dGeometry {
+  int64_t N = 0, C = 0, H = 0, W = 0;
+  int64_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1;
+  int64_t OH = 0, OW = 0;
+  int64_t col_rows() const { return C * KH * KW; }
+  int64_t col_cols() const { return OH * OW; }
+};
+
+/// Output size of a convolution: (size + 2 pad - dilation (kernel - 1) - 1) / stride + 1.
+int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation);
+/// Output size of a transposed convolution (PyTorch's conv_transpose2d).
+int64_t deconv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad,
+                           int64_t dilation, int64_t output_padding);
+
+/// Validates x (N, C, H, W), kernel, stride >= 1, pad >= 0, dilation >= 1 and a kernel that
+/// fits the padded input; throws naming `op` and the shapes.
+Conv2dGeometry conv2d_geometry(const Shape& x_shape, Pair kernel, Pair stride, Pair pad,
+                               Pair dilation, const char* op);
+
+/// Bytes the column buffer of one conv may take before the batch is processed in chunks.
+void set_conv_workspace_limit(size_t bytes);
+/// The current limit (default 64 MiB).
+size_t conv_workspace_limit();
+
+namespace ops {
+
+/// x (N, C, H, W) -> columns (N, C*KH*KW, OH*OW).
+Tensor im2col(const Tensor& x, const Conv2dGeometry& g);
+/// columns (N, C*KH*KW, OH*OW) -> image (N, C, H, W), overlapping patches summed.
+Tensor col2im(const Tensor& col, const Conv2dGeometry& g);
+/// y = conv(x, W) + b with groups. x (N, C, H, W), W (OC, C/groups, KH, KW), b (OC) or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups);
+/// dL/dW of conv2d: x (N, C, H, W), gy (N, OC, OH, OW) -> (OC, C/groups, KH, KW).
+Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
+                     int64_t out_channels);
+/// Transposed conv: x (N, Cin, OH, OW), W (Cin, OC/groups, KH, KW) -> (N, OC, H, W) of g's image
+/// (the geometry is that of the conv mapping the output back to x), + b (OC) if defined.
+Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups);
+/// For each max-pooling window of x, the flat offset of its maximum (padding never wins).
+std::vector<int64_t> max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g);
+
+}  // namespace ops
+}  // namespace dezero

@@ -1,0 +1,160 @@
+// Convolution and pooling: the seeds' worked examples, conv2d against conv2d_simple, bad
+// input, the workspace limit, and pooling semantics.
+
+#include "test_helpers.h"
+
+namespace F = dezero::functions;
+using namespace dezero;
+using ::testing::HasSubstr;
+using dezero::testing::T64;
+
+namespace {
+
+Variable image_1_to_16() { return Variable(Tensor::arange(1, 17, 1, Float64).reshape({1, 1, 4, 4})); }
+
+TEST(ConvTest, Im2colOfTheFourByFourImage) {
+  const Variable x = image_1_to_16();
+  // Kernel 2, stride 1, pad 1: a 25 x 4 matrix.
+  const Variable m = F::im2col(x, 2, {.stride = 1, .pad = 1, .to_matrix = true});
+  ASSERT_EQ(m.shape(), (Shape{25, 4}));
+  EXPECT_TENSOR_NEAR(F::get_item(m, {0}).data(), T64({0, 0, 0, 1}, {4}), 0);
+  EXPECT_TENSOR_NEAR(F::get_item(m, {1}).data(), T64({0, 0, 1, 2}, {4}), 0);
+  EXPECT_TENSOR_NEAR(F::get_item(m, {24}).data(), T64({16, 0, 0, 0}, {4}), 0);
+  EXPECT_TENSOR_NEAR(F::col2im(m, {1, 1, 4, 4}, 2, {.stride = 1, .pad = 1, .to_matrix = true}).data(),
+                     ops::mul(x.data(), Tensor::scalar(4, Float64)), 0);
+  // Stride 2, pad 0: the four 2x2 blocks; col2im puts the image back.
+  const Variable s2 = F::im2col(x, 2, {.stride = 2, .to_matrix = true});
+  EXPECT_TENSOR_NEAR(s2.data(), T64({1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16}, {4, 4}), 0);
+  EXPECT_TENSOR_NEAR(F::col2im(s2, {1, 1, 4, 4}, 2, {.stride = 2, .to_matrix = true}).data(), x.data(), 0);
+  // Stride 1, pad 0: col2im counts how many windows cover each pixel.
+  const Variable s1 = F::im2col(x, 2, {.to_matrix = true});
+  EXPECT_TENSOR_NEAR(F::col2im(s1, {1, 1, 4, 4}, 2, {.to_matrix = true}).data(),
+                     T64({1, 4, 6, 4, 10, 24, 28, 16, 18, 40, 44, 24, 13, 28, 30, 16}, {1, 1, 4, 4}), 0);
+}
+
+TEST(ConvTest, WorkedExamplesWithAndWithoutGroups) {
+  const Variable x(Tensor::arange(0, 12, 1, Float64).reshape({1, 3, 2, 2}));
+  const Variable W(Tensor::arange(0, 6, 1, Float64).reshape({2, 3, 1, 1}));
+  EXPECT_TENSOR_NEAR(F::conv2d(x, W).data(), T64({20, 23, 26, 29, 56, 68, 80, 92}, {1, 2, 2, 2}), 0);
+  const Variable Wg(Tensor::arange(0, 6, 1, Float64).reshape({6, 1, 1, 1}));
+  const Tensor want = T64({0, 0, 0, 0, 0, 1, 2, 3, 8, 10, 12, 14, 12, 15, 18, 21, 32, 36, 40, 44, 40, 45, 50, 55},
+                          {1, 6, 2, 2});
+  EXPECT_TENSOR_NEAR(F::conv2d(x, Wg, {}, {.groups = 3}).data(), want, 0);
+  EXPECT_TENSOR_NEAR(F::conv2d_simple(x, Wg, {}, {.groups = 3}).data(), want, 0);
+}
+
+TEST(ConvTest, GroupsShrinkTheWeightsNotTheOutput) {
+  manual_seed(0);
+  const Variable x(Tensor::randn({1, 6, 256, 256}));
+  for (int64_t groups : {1, 2, 3, 6}) {
+    const Variable W(Tensor::randn({24, 6 / groups, 3, 3}));
+    EXPECT_EQ(F::conv2d(x, W, {}, {.groups = groups}).shape(), (Shape{1, 24, 254, 254}));
+    EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::randn({24, 6 / groups + 1, 3, 3})), {}, {.groups = groups}),
+                    HasSubstr("conv2d"));
+  }
+  // Conv2d(4 -> 8, 3x3): 8 * 4 * 9 = 288 weights with groups = 1, 8 * 2 * 9 = 144 with groups = 2.
+  EXPECT_EQ(numel({8, 4 / 1, 3, 3}), 288);
+  EXPECT_EQ(numel({8, 4 / 2, 3, 3}), 144);
+  EXPECT_EQ(F::conv2d(Variable(Tensor::randn({1, 4, 5, 5})), Variable(Tensor::randn({8, 2, 3, 3})), {},
+                      {.groups = 2}).shape(), (Shape{1, 8, 3, 3}));
+}
+
+struct ConvCase {
+  Shape x, W;
+  Pair stride, pad, dilation;
+  int64_t groups;
+};
+
+TEST(ConvTest, FusedConvEqualsTheComposedReference) {
+  const std::vector<ConvCase> cases = {
+      {{2, 4, 9, 7}, {6, 4, 3, 2}, 1, 0, 1, 1},         {{3, 4, 8, 8}, {8, 2, 3, 3}, 2, 1, 1, 2},
+      {{2, 6, 10, 9}, {6, 1, 3, 3}, {1, 2}, {2, 1}, 2, 6}, {{1, 8, 7, 11}, {4, 2, 2, 3}, {3, 2}, 1, {2, 1}, 4},
+      {{4, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1, 1},         {{2, 4, 5, 5}, {4, 4, 5, 5}, 1, 2, 1, 1}};
+  manual_seed(1);
+  for (const ConvCase& c : cases) {
+    const Variable x(Tensor::randn(c.x, Float64)), W(Tensor::randn(c.W, Float64)), b(Tensor::randn({c.W[0]}, Float64));
+    const F::Conv2dOptions o{c.stride, c.pad, c.dilation, c.groups};
+    EXPECT_TENSOR_NEAR(F::conv2d(x, W, b, o).data(), F::conv2d_simple(x, W, b, o).data(), 1e-12);
+    // Gradients agree too.
+    auto g1 = dezero::grad({F::sum(F::square(F::conv2d(x, W, b, o)))}, {x, W, b});
+    auto g2 = dezero::grad({F::sum(F::square(F::conv2d_simple(x, W, b, o)))}, {x, W, b});
+    for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(g1[i].data(), g2[i].data(), 1e-10);
+  }
+}
+
+TEST(ConvTest, DeconvIsTheAdjointOfConv) {
+  // <conv(x, W), y> == <x, deconv(y, W)> for the same geometry.
+  manual_seed(2);
+  const Variable x(Tensor::randn({2, 4, 9, 8}, Float64)), W(Tensor::randn({6, 2, 3, 3}, Float64));
+  const F::Conv2dOptions o{2, 1, 1, 2};
+  const Variable y = F::conv2d(x, W, {}, o);
+  const Variable r(Tensor::randn(y.shape(), Float64));
+  const Variable back = F::deconv2d(r, W, {}, {.stride = 2, .pad = 1, .groups = 2, .outsize = Pair{9, 8}});
+  ASSERT_EQ(back.shape(), x.shape());
+  EXPECT_NEAR(F::sum(y * r).item(), F::sum(x * back).item(), 1e-10);
+  // PyTorch's output size formula, and output_padding.
+  EXPECT_EQ(F::deconv2d(r, W, {}, {.stride = 2, .pad = 1, .groups = 2}).shape(), (Shape{2, 4, 9, 7}));
+  EXPECT_EQ(F::deconv2d(r, W, {}, {.stride = 2, .pad = 1, .groups = 2, .output_padding = {0, 1}}).shape(),
+            (Shape{2, 4, 9, 8}));
+}
+
+TEST(ConvTest, WorkspaceLimitDoesNotChangeResults) {
+  manual_seed(3);
+  const Variable x(Tensor::randn({64, 32, 14, 14})), W(Tensor::randn({64, 32, 3, 3})), b(Tensor::randn({64}));
+  const size_t before = conv_workspace_limit();
+  const Variable y = F::conv2d(x, W, b, {.pad = 1});
+  auto g = dezero::grad({F::sum(F::square(y))}, {x, W});
+  set_conv_workspace_limit(size_t{1} << 20);  // 1 MiB: 3 samples per chunk
+  const Variable y_small = F::conv2d(x, W, b, {.pad = 1});
+  auto g_small = dezero::grad({F::sum(F::square(y_small))}, {x, W});
+  set_conv_workspace_limit(1);  // less than one sample: one sample at a time
+  const Variable y_one = F::conv2d(x, W, b, {.pad = 1});
+  set_conv_workspace_limit(before);
+  EXPECT_TENSOR_NEAR(y_small.data(), y.data(), 0);
+  EXPECT_TENSOR_NEAR(y_one.data(), y.data(), 0);
+  EXPECT_TENSOR_NEAR(g_small[0].data(), g[0].data(), 0);
+  EXPECT_TENSOR_NEAR(g_small[1].data(), g[1].data(), 1e-2);  // summation order of 64 samples
+}
+
+TEST(ConvTest, BadInputNamesTheOpAndShapes) {
+  const Variable x(Tensor::zeros({2, 6, 8, 8}));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 3, 3})), {}, {.groups = 4}),
+                  HasSubstr("conv2d"), HasSubstr("(2, 6, 8, 8)"), HasSubstr("groups 4"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 5, 3, 3}))), HasSubstr("conv2d"),
+                  HasSubstr("(4, 5, 3, 3)"), HasSubstr("(2, 6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 11, 3}))), HasSubstr("larger than the padded input"),
+                  HasSubstr("(2, 6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 3, 3})), {}, {.stride = 0}), HasSubstr("stride"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 3, 3})), {}, {.dilation = {1, -1}}), HasSubstr("dilation"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 3, 3})), Variable(Tensor::zeros({5}))),
+                  HasSubstr("bias must be (4,)"));
+  EXPECT_DZ_ERROR(F::conv2d(Variable(Tensor::zeros({6, 8, 8})), Variable(Tensor::zeros({4, 6, 3, 3}))),
+                  HasSubstr("(N, C, H, W)"), HasSubstr("(6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::conv2d(x, Variable(Tensor::zeros({4, 6, 3, 3}, Float64))), HasSubstr("dtype mismatch"));
+  EXPECT_DZ_ERROR(F::deconv2d(x, Variable(Tensor::zeros({5, 2, 3, 3}))), HasSubstr("deconv2d"), HasSubstr("(5, 2, 3, 3)"));
+  EXPECT_DZ_ERROR(F::deconv2d(x, Variable(Tensor::zeros({6, 2, 3, 3})), {}, {.stride = 2, .output_padding = 2}),
+                  HasSubstr("output padding"));
+  EXPECT_DZ_ERROR(F::max_pool2d(x, 2, {.pad = 2}), HasSubstr("max_pool2d"), HasSubstr("half"));
+  EXPECT_DZ_ERROR(F::avg_pool2d(x, 3, {.dilation = 2}), HasSubstr("avg_pool2d"), HasSubstr("dilation"));
+  EXPECT_DZ_ERROR(F::max_pool2d(x, 9), HasSubstr("larger than the padded input"));
+  EXPECT_DZ_ERROR(F::col2im(Variable(Tensor::zeros({2, 5, 4})), {2, 1, 4, 4}, 2), HasSubstr("col2im"), HasSubstr("(2, 5, 4)"));
+}
+
+TEST(PoolingTest, MaxAndAveragePoolingValues) {
+  const Variable x = image_1_to_16();
+  EXPECT_TENSOR_NEAR(F::max_pool2d(x, 2).data(), T64({6, 8, 14, 16}, {1, 1, 2, 2}), 0);
+  EXPECT_TENSOR_NEAR(F::avg_pool2d(x, 2).data(), T64({3.5, 5.5, 11.5, 13.5}, {1, 1, 2, 2}), 0);
+  // Padding never wins a max even when every real value is negative; avg counts padding.
+  const Variable neg(ops::neg(x.data()));
+  EXPECT_TENSOR_NEAR(F::max_pool2d(neg, 2, {.stride = 2, .pad = 1}).data(),
+                     T64({-1, -2, -4, -5, -6, -8, -13, -14, -16}, {1, 1, 3, 3}), 0);
+  EXPECT_TENSOR_NEAR(F::avg_pool2d(x, 2, {.stride = 2, .pad = 1}).data(),
+                     T64({0.25, 1.25, 1, 3.5, 8.5, 5, 3.25, 7.25, 4}, {1, 1, 3, 3}), 1e-15);
+  EXPECT_TENSOR_NEAR(F::global_avg_pool2d(x).data(), T64({8.5}, {1, 1, 1, 1}), 1e-15);
+  // The gradient of max pooling lands on the maxima.
+  Variable v = image_1_to_16();
+  F::sum(F::max_pool2d(v, 2)).backward();
+  EXPECT_TENSOR_NEAR(v.grad().data(), T64({0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1}, {1, 1, 4, 4}), 0);
+}
+
+}  // namespace
