@@ -15,3 +15,4 @@
 #include "functions/dot.h"
 #include "functions/functions.h"
 #include "functions/gradient_check.h"
+#include "io/npy.h"

@@ -158,3 +158,31 @@ TEST(PoolingTest, MaxAndAveragePoolingValues) {
 }
 
 }  // namespace
+
+namespace {
+
+// Third order: gradgrad_check of x -> <d sum(f(x) r)/dx_0, s> checks f's third derivatives.
+dezero::GradCheckFunction projected_gradient(dezero::GradCheckFunction f, Shape y_shape, Shape x_shape) {
+  manual_seed(11);
+  const Tensor r = Tensor::randn(y_shape, Float64), s = Tensor::randn(x_shape, Float64);
+  return [=](const std::vector<Variable>& v) {
+    const auto g = dezero::grad({F::sum(f(v) * r)}, {v[0]}, /*create_graph=*/true);
+    return F::sum(g[0] * s);
+  };
+}
+
+TEST(ConvTest, ThirdOrderThroughMaxPoolingAndConvolution) {
+  manual_seed(12);
+  auto pool = [](const std::vector<Variable>& v) { return F::tanh(F::max_pool2d(v[0], 2)); };
+  const GradCheckReport p = gradgrad_check(projected_gradient(pool, {1, 2, 2, 2}, {1, 2, 4, 4}),
+                                           {Tensor::randn({1, 2, 4, 4}, Float64)});
+  EXPECT_TRUE(p.ok) << p;
+  auto conv = [](const std::vector<Variable>& v) {
+    return F::tanh(F::conv2d(v[0], v[1], {}, {.stride = 2, .pad = 1, .groups = 2}));
+  };
+  const GradCheckReport c = gradgrad_check(projected_gradient(conv, {1, 2, 2, 2}, {1, 2, 4, 3}),
+                                           {Tensor::randn({1, 2, 4, 3}, Float64), Tensor::randn({2, 1, 3, 3}, Float64)});
+  EXPECT_TRUE(c.ok) << c;
+}
+
+}  // namespace
