@@ -14,7 +14,9 @@
 namespace dezero {
 
 /// A batch of GEMMs C = alpha * op(A) op(B) + beta * C, row-major, op(A) (M, K), op(B) (K, N).
-/// Each batch entry starts at the given element offsets into a, b and c.
+/// Each batch entry starts at the given element offsets into a, b and c. Entries that write the
+/// same C block (equal c offsets) are applied in their order (so beta = 1 accumulates
+/// deterministically); entries writing different blocks may run concurrently.
 struct GemmSpec {
   int64_t M = 0, N = 0, K = 0;
   bool trans_a = false, trans_b = false;
@@ -66,6 +68,12 @@ class Backend {
   virtual void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) = 0;
   /// Samples [n0, n1) of the image x (overwritten) from the start of col, patches summed.
   virtual void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) = 0;
+  /// Depthwise conv (groups = C = OC): y (N, C, OH, OW) from x (N, C, H, W) and W (C, 1, KH, KW).
+  virtual void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) = 0;
+  /// Its input gradient (a depthwise transposed conv): gx (N, C, H, W) from gy and W.
+  virtual void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) = 0;
+  /// Its weight gradient: gW (C, 1, KH, KW) from x and gy.
+  virtual void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) = 0;
   /// For each (n, c, oh, ow) window, the flat offset into x of its maximum.
   virtual void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) = 0;
 };

@@ -42,6 +42,11 @@ int64_t chunk_size(int64_t N, int64_t per_sample, DType dtype) {
   return std::clamp<int64_t>(fit, 1, std::max<int64_t>(N, 1));
 }
 
+// groups = C = OC: one filter per channel, computed directly (GEMMs of one row are all overhead).
+bool is_depthwise(const Conv2dGeometry& g, int64_t groups, int64_t out_channels) {
+  return groups == g.C && out_channels == g.C && groups > 1;
+}
+
 // A 1x1, stride-1, unpadded window: the columns are the input itself.
 bool is_pointwise(const Conv2dGeometry& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
@@ -123,6 +128,11 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
            to_string(W.shape()), g.KH, g.KW);
   Tensor y = Tensor::empty({g.N, OC, g.OH, g.OW}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
+  if (is_depthwise(g, G, OC)) {
+    be.depthwise_conv2d(x, W, g, y);
+    add_bias(y, b, "conv2d");
+    return y;
+  }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G, per_sample = g.col_rows() * L;
   const bool pointwise = is_pointwise(g);
   const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
@@ -148,8 +158,19 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   check_compatible(x, gy, "conv2d_grad_w");
   DZ_CHECK(gy.shape() == Shape({g.N, OC, g.OH, g.OW}), "conv2d_grad_w: gy {} does not match ({}, {}, {}, {})",
            to_string(gy.shape()), g.N, OC, g.OH, g.OW);
+  if (is_depthwise(g, G, OC)) {
+    Tensor gW = Tensor::empty({OC, 1, g.KH, g.KW}, x.dtype(), x.device());
+    backend_for(x.device()).depthwise_conv2d_grad_w(x, gy, g, gW);
+    return gW;
+  }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G, per_sample = g.col_rows() * L;
-  Tensor gW = Tensor::zeros({OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
+  // Samples accumulate into kPartials buffers (sample n into n % kPartials, in order), summed at
+  // the end: the GEMMs of different buffers run concurrently, and the result does not depend
+  // on the number of threads.
+  constexpr int64_t kPartials = 8;
+  const int64_t partials = std::min(kPartials, std::max<int64_t>(g.N, 1));
+  const int64_t w_numel = OC * K;
+  Tensor acc = Tensor::zeros({partials, OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
   const bool pointwise = is_pointwise(g);
   const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
@@ -157,19 +178,17 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n1 = std::min(g.N, n0 + chunk);
     if (!pointwise) be.im2col(x, g, n0, n1, col);
-    // gW_g += gy[n, g] (OCg x L) . col[n, g]^T (L x K); one call per sample keeps the entries
-    // of a call writing distinct blocks, and the calls accumulate (beta = 1) in a fixed order.
-    for (int64_t n = n0; n < n1; ++n) {
-      GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};
+    // gW_g += gy[n, g] (OCg x L) . col[n, g]^T (L x K)
+    GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};
+    for (int64_t n = n0; n < n1; ++n)
       for (int64_t gi = 0; gi < G; ++gi) {
         spec.a_offsets.push_back((n * OC + gi * OCg) * L);
         spec.b_offsets.push_back(((pointwise ? n : n - n0) * G + gi) * K * L);
-        spec.c_offsets.push_back(gi * OCg * K);
+        spec.c_offsets.push_back((n % partials) * w_numel + gi * OCg * K);
       }
-      be.gemm(gy, col, gW, spec);
-    }
+    be.gemm(gy, col, acc, spec);
   }
-  return gW;
+  return partials == 1 ? acc.reshape({OC, g.C / G, g.KH, g.KW}) : sum(acc, {0});
 }
 
 Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t G) {
@@ -186,6 +205,11 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
   const int64_t per_sample = g.col_rows() * L;
   Tensor y = Tensor::empty({g.N, g.C, g.H, g.W}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
+  if (is_depthwise(g, G, Cin)) {
+    be.depthwise_conv2d_grad_x(x, W, g, y);
+    add_bias(y, b, "deconv2d");
+    return y;
+  }
   const int64_t chunk = chunk_size(g.N, per_sample, x.dtype());
   Tensor col = workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 
 #include "core/backend.h"
@@ -135,19 +136,27 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
   const T* pb = b.data<T>();
   T* pc = c.data<T>();
   const int64_t batch = static_cast<int64_t>(s.c_offsets.size());
-  const int64_t flops = s.M * s.N * s.K;
-  if (batch == 1 || flops >= int64_t{1} << 21) {
-    // Large products: one at a time, each multithreaded on the shared pool.
-    for (int64_t i = 0; i < batch; ++i)
-      gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s);
+  auto run = [&](int64_t i) { gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s); };
+  // Entries grouped by output block, in order; blocks are independent of each other.
+  std::vector<int64_t> order(batch);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return s.c_offsets[x] < s.c_offsets[y]; });
+  std::vector<int64_t> starts;
+  for (int64_t i = 0; i < batch; ++i)
+    if (i == 0 || s.c_offsets[order[i]] != s.c_offsets[order[i - 1]]) starts.push_back(i);
+  starts.push_back(batch);
+  const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads == 1 || (blocks < 4 * threads && blocks % threads != 0)) {
+    // Few output blocks: one product at a time, each multithreaded on the shared pool.
+    for (int64_t i : order) run(i);
     return;
   }
-  // Many small products: one per thread (the GEMMs stay single-threaded inside a parallel region).
-  parallel_for(batch, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, flops)),
-               [&](int64_t b0, int64_t b1) {
-                 for (int64_t i = b0; i < b1; ++i)
-                   gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s);
-               });
+  // Many blocks: one thread per block range, single-threaded products inside.
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk)
+      for (int64_t i = starts[blk]; i < starts[blk + 1]; ++i) run(order[i]);
+  });
 }
 
 // ---- The backend ----
@@ -263,6 +272,18 @@ class CpuBackend final : public Backend {
 
   void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) override {
     cpu::col2im(col, g, n0, n1, x);
+  }
+
+  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) override {
+    cpu::depthwise_conv2d(x, W, g, y);
+  }
+
+  void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) override {
+    cpu::depthwise_conv2d_grad_x(gy, W, g, gx);
+  }
+
+  void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) override {
+    cpu::depthwise_conv2d_grad_w(x, gy, g, gW);
   }
 
   void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "core/cpu_kernels.h"
 
@@ -112,7 +113,183 @@ void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t
   });
 }
 
+// A depthwise conv is, per (n, c) plane, a sum of KH*KW shifted, scaled copies of the input.
+// Each plane is first copied into a zero-padded buffer (with slack at the end), then every block
+// of kBlock outputs accumulates all taps in a fixed-size local array the compiler keeps in
+// registers: no bounds checks and no store/reload between taps.
+constexpr int64_t kBlock = 16;
+
+// The plane inside a zero buffer of (H + 2 ph) rows of Wp = W + 2 pw, plus slack for full blocks.
+template <class T>
+const T* padded_plane(const T* plane, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t slack,
+                      std::vector<T>& buffer) {
+  const int64_t Wp = W + 2 * pw;
+  buffer.assign(static_cast<size_t>((H + 2 * ph) * Wp + slack), T(0));
+  for (int64_t h = 0; h < H; ++h) std::memcpy(buffer.data() + (h + ph) * Wp + pw, plane + h * W, W * sizeof(T));
+  return buffer.data();
+}
+
+// kBlock lanes of T as one GCC/Clang vector (one zmm register for float with AVX-512).
+template <class T>
+struct LanesOf;
+template <>
+struct LanesOf<float> {
+  typedef float type __attribute__((vector_size(kBlock * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+  typedef double type __attribute__((vector_size(kBlock * sizeof(double))));
+};
+template <class T>
+using Lanes = typename LanesOf<T>::type;
+
+// y (OH x OW) = sum over taps of w[kh, kw] * xp[(oh SH + kh DH) Wp + ow SW + kw DW], xp padded.
+template <bool kUnitStride, class T>
+void correlate_plane_impl(const T* xp, int64_t Wp, const T* w, T* y, int64_t OH, int64_t OW, int64_t KH,
+                          int64_t KW, int64_t SH, int64_t SW, int64_t DH, int64_t DW) {
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += kBlock) {
+      Lanes<T> acc = {};
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const T* row = xp + (oh * SH + kh * DH) * Wp + ow0 * SW;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const T* in = row + kw * DW;
+          Lanes<T> v;
+          if constexpr (kUnitStride) {
+            std::memcpy(&v, in, sizeof(v));  // an unaligned vector load
+          } else {
+            for (int64_t i = 0; i < kBlock; ++i) v[i] = in[i * SW];
+          }
+          acc += w[kh * KW + kw] * v;
+        }
+      }
+      std::memcpy(y + oh * OW + ow0, &acc, std::min(kBlock, OW - ow0) * sizeof(T));
+    }
+}
+
+template <class T>
+void correlate_plane(const T* xp, int64_t Wp, const T* w, T* y, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                     int64_t SH, int64_t SW, int64_t DH, int64_t DW) {
+  if (SW == 1)
+    correlate_plane_impl<true>(xp, Wp, w, y, OH, OW, KH, KW, SH, SW, DH, DW);
+  else
+    correlate_plane_impl<false>(xp, Wp, w, y, OH, OW, KH, KW, SH, SW, DH, DW);
+}
+
+template <class T>
+void depthwise_kernel(const T* x, const T* w, T* y, const Conv2dGeometry& g) {
+  const int64_t plane = g.H * g.W, L = g.OH * g.OW, KK = g.KH * g.KW;
+  parallel_for(g.N * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
+    std::vector<T> buffer;
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T* xp = padded_plane(x + nc * plane, g.H, g.W, g.PH, g.PW, kBlock * g.SW + g.W, buffer);
+      correlate_plane(xp, g.W + 2 * g.PW, w + (nc % g.C) * KK, y + nc * L, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW,
+                      g.DH, g.DW);
+    }
+  });
+}
+
+// gx = the transposed depthwise conv of gy. With stride 1 it is a correlation of gy, padded by
+// D (K - 1) - P, with the flipped kernel (same fast loop); otherwise a scatter of each output.
+template <class T>
+void depthwise_grad_x_kernel(const T* gy, const T* w, T* gx, const Conv2dGeometry& g) {
+  const int64_t plane = g.H * g.W, L = g.OH * g.OW, KK = g.KH * g.KW;
+  const int64_t qh = g.DH * (g.KH - 1) - g.PH, qw = g.DW * (g.KW - 1) - g.PW;
+  const bool gather = g.SH == 1 && g.SW == 1 && qh >= 0 && qw >= 0;
+  parallel_for(g.N * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
+    std::vector<T> buffer, flipped(static_cast<size_t>(KK));
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T* wp = w + (nc % g.C) * KK;
+      T* xp = gx + nc * plane;
+      if (gather) {
+        for (int64_t k = 0; k < KK; ++k) flipped[k] = wp[KK - 1 - k];
+        const T* gp = padded_plane(gy + nc * L, g.OH, g.OW, qh, qw, kBlock + g.OW, buffer);
+        correlate_plane(gp, g.OW + 2 * qw, flipped.data(), xp, g.H, g.W, g.KH, g.KW, 1, 1, g.DH, g.DW);
+        continue;
+      }
+      const T* gp = gy + nc * L;
+      std::fill(xp, xp + plane, T(0));
+      for (int64_t kh = 0; kh < g.KH; ++kh)
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const T wv = wp[kh * g.KW + kw];
+          int64_t lo, hi;
+          valid_columns(g, kw, lo, hi);
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
+            if (ih < 0 || ih >= g.H) continue;
+            T* in = xp + ih * g.W + kw * g.DW - g.PW;
+            const T* out = gp + oh * g.OW;
+            for (int64_t ow = lo; ow < hi; ++ow) in[ow * g.SW] += wv * out[ow];
+          }
+        }
+    }
+  });
+}
+
+// gW[c, kh, kw] = sum over n, oh, ow of gy[n, c, oh, ow] * xpad[oh SH + kh DH, ow SW + kw DW]:
+// per channel, one vector accumulator per tap over blocks of kBlock outputs (gy rows copied to a
+// zero-filled buffer of whole blocks), summed across lanes at the end. Fixed order: deterministic.
+template <class T>
+void depthwise_grad_w_kernel(const T* x, const T* gy, T* gw, const Conv2dGeometry& g) {
+  const int64_t plane = g.H * g.W, L = g.OH * g.OW, KK = g.KH * g.KW, Wp = g.W + 2 * g.PW;
+  const int64_t blocks = (g.OW + kBlock - 1) / kBlock;
+  parallel_for(g.C, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T> xbuf, gbuf(static_cast<size_t>(blocks * kBlock));
+    std::vector<Lanes<T>> acc(static_cast<size_t>(KK));
+    for (int64_t c = c0; c < c1; ++c) {
+      std::fill(acc.begin(), acc.end(), Lanes<T>{});
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T* xp = padded_plane(x + (n * g.C + c) * plane, g.H, g.W, g.PH, g.PW, blocks * kBlock * g.SW + Wp, xbuf);
+        const T* gp = gy + (n * g.C + c) * L;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          std::memcpy(gbuf.data(), gp + oh * g.OW, g.OW * sizeof(T));
+          for (int64_t blk = 0; blk < blocks; ++blk) {
+            Lanes<T> gv;
+            std::memcpy(&gv, gbuf.data() + blk * kBlock, sizeof(gv));
+            for (int64_t kh = 0; kh < g.KH; ++kh)
+              for (int64_t kw = 0; kw < g.KW; ++kw) {
+                const T* in = xp + (oh * g.SH + kh * g.DH) * Wp + blk * kBlock * g.SW + kw * g.DW;
+                Lanes<T> v;
+                if (g.SW == 1)
+                  std::memcpy(&v, in, sizeof(v));
+                else
+                  for (int64_t i = 0; i < kBlock; ++i) v[i] = in[i * g.SW];
+                acc[kh * g.KW + kw] += gv * v;
+              }
+          }
+        }
+      }
+      for (int64_t k = 0; k < KK; ++k) {
+        T total = 0;
+        for (int64_t i = 0; i < kBlock; ++i) total += acc[k][i];
+        gw[c * KK + k] = total;
+      }
+    }
+  });
+}
+
 }  // namespace
+
+void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) {
+  dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    depthwise_kernel<T>(x.data<T>(), W.data<T>(), y.data<T>(), g);
+  });
+}
+
+void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) {
+  dispatch(gy.dtype(), [&](auto t) {
+    using T = decltype(t);
+    depthwise_grad_x_kernel<T>(gy.data<T>(), W.data<T>(), gx.data<T>(), g);
+  });
+}
+
+void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) {
+  dispatch(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    depthwise_grad_w_kernel<T>(x.data<T>(), gy.data<T>(), gW.data<T>(), g);
+  });
+}
 
 void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) {
   dispatch(x.dtype(), [&](auto t) { im2col_kernel<decltype(t)>(x, g, n0, n1, col); });

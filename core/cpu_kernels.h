@@ -78,6 +78,10 @@ void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out);
 void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col);
 /// col2im of the start of col into samples [n0, n1) of x (overwritten).
 void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x);
+/// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
+void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y);
+void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx);
+void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW);
 /// Flat offsets of each max-pooling window's maximum.
 void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets);
 

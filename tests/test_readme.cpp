@@ -2,6 +2,8 @@
 
 #include "test_helpers.h"
 
+#include <filesystem>
+
 namespace F = dezero::functions;
 using dezero::Tensor;
 using dezero::Variable;
@@ -55,6 +57,23 @@ TEST(ReadmeTest, ApiTourRunsAsWritten) {
   EXPECT_NEAR(my_tanh(x).item(), std::tanh(2.0), 1e-15);
   EXPECT_TRUE(dezero::gradgrad_check([](const std::vector<Variable>& v) { return my_tanh(v[0]); },
                                      {Tensor::randn({3}, dezero::Float64)}).ok);
+  // Convolutions and .npy, as in the tour.
+  Variable img(Tensor::randn({8, 32, 28, 28}));
+  Variable W(Tensor::randn({64, 32 / 4, 3, 3}));
+  Variable h = F::conv2d(img, W, /*b=*/{}, {.stride = 1, .pad = 1, .groups = 4});
+  EXPECT_EQ(h.shape(), (dezero::Shape{8, 64, 28, 28}));
+  Variable p = F::max_pool2d(F::relu(h), 2);
+  EXPECT_EQ(p.shape(), (dezero::Shape{8, 64, 14, 14}));
+  Variable up = F::deconv2d(p, Variable(Tensor::randn({64, 16, 2, 2})), {}, {.stride = 2});
+  EXPECT_EQ(up.shape(), (dezero::Shape{8, 16, 28, 28}));
+  const size_t before = dezero::conv_workspace_limit();
+  dezero::set_conv_workspace_limit(16 << 20);
+  EXPECT_EQ(dezero::conv_workspace_limit(), size_t{16} << 20);
+  dezero::set_conv_workspace_limit(before);
+  const std::string npy = (std::filesystem::temp_directory_path() / "dezero_readme_h.npy").string();
+  dezero::io::save_npy(npy, h.data());
+  EXPECT_TENSOR_NEAR(dezero::io::load_npy(npy), h.data(), 0);
+  std::filesystem::remove(npy);
   try {
     F::matmul(Variable(Tensor::zeros({2, 3})), Variable(Tensor::zeros({4, 5})));
     FAIL();
