@@ -52,6 +52,24 @@ bool is_pointwise(const Conv2dGeometry& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
 }
 
+// Runs fn(n0, n1, col, offset) over the batch in chunks, with the columns of samples [n0, n1)
+// in col (the input itself for a pointwise conv); offset(n, gi) is where group gi of sample n
+// starts in col.
+template <class Fn>
+void for_each_column_chunk(const Tensor& x, const Conv2dGeometry& g, int64_t G, Fn&& fn) {
+  Backend& be = backend_for(x.device());
+  const int64_t group_size = g.col_rows() / G * g.col_cols(), per_sample = g.col_rows() * g.col_cols();
+  const bool pointwise = is_pointwise(g);
+  const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
+  Tensor col = pointwise ? x : workspace(chunk * per_sample, x.dtype(), x.device());
+  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+    const int64_t n1 = std::min(g.N, n0 + chunk);
+    if (!pointwise) be.im2col(x, g, n0, n1, col);
+    auto offset = [&](int64_t n, int64_t gi) { return ((pointwise ? n : n - n0) * G + gi) * group_size; };
+    fn(n0, n1, col, offset);
+  }
+}
+
 void check_groups(const Shape& x, const Shape& W, int64_t groups, int64_t in_per_group, const char* op) {
   DZ_CHECK(groups >= 1, "{}: groups must be positive; got {}", op, groups);
   DZ_CHECK(W.size() == 4, "{}: weight must be 4-d; got {}", op, to_string(W));
@@ -133,22 +151,17 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
     add_bias(y, b, "conv2d");
     return y;
   }
-  const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G, per_sample = g.col_rows() * L;
-  const bool pointwise = is_pointwise(g);
-  const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
-  Tensor col = pointwise ? x : workspace(chunk * per_sample, x.dtype(), x.device());
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t n1 = std::min(g.N, n0 + chunk);
-    if (!pointwise) be.im2col(x, g, n0, n1, col);
+  const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
+  for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     GemmSpec spec{OCg, L, K, false, false, 1.0, 0.0, {}, {}, {}};
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t gi = 0; gi < G; ++gi) {
         spec.a_offsets.push_back(gi * OCg * K);
-        spec.b_offsets.push_back(((pointwise ? n : n - n0) * G + gi) * K * L);
+        spec.b_offsets.push_back(col_offset(n, gi));
         spec.c_offsets.push_back((n * OC + gi * OCg) * L);
       }
     be.gemm(W, col, y, spec);
-  }
+  });
   add_bias(y, b, "conv2d");
   return y;
 }
@@ -163,7 +176,7 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
     backend_for(x.device()).depthwise_conv2d_grad_w(x, gy, g, gW);
     return gW;
   }
-  const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G, per_sample = g.col_rows() * L;
+  const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
   // Samples accumulate into kPartials buffers (sample n into n % kPartials, in order), summed at
   // the end: the GEMMs of different buffers run concurrently, and the result does not depend
   // on the number of threads.
@@ -172,22 +185,17 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   const int64_t w_numel = OC * K;
   Tensor acc = Tensor::zeros({partials, OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
-  const bool pointwise = is_pointwise(g);
-  const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
-  Tensor col = pointwise ? x : workspace(chunk * per_sample, x.dtype(), x.device());
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t n1 = std::min(g.N, n0 + chunk);
-    if (!pointwise) be.im2col(x, g, n0, n1, col);
+  for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     // gW_g += gy[n, g] (OCg x L) . col[n, g]^T (L x K)
     GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t gi = 0; gi < G; ++gi) {
         spec.a_offsets.push_back((n * OC + gi * OCg) * L);
-        spec.b_offsets.push_back(((pointwise ? n : n - n0) * G + gi) * K * L);
+        spec.b_offsets.push_back(col_offset(n, gi));
         spec.c_offsets.push_back((n % partials) * w_numel + gi * OCg * K);
       }
     be.gemm(gy, col, acc, spec);
-  }
+  });
   return partials == 1 ? acc.reshape({OC, g.C / G, g.KH, g.KW}) : sum(acc, {0});
 }
 
