@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace F = dezero::functions;
 using namespace dezero;
 
@@ -28,7 +30,7 @@ TEST(DotTest, DescribesVariablesFunctionsAndEdges) {
 TEST(DotTest, PlotsAnImageWhenGraphvizIsInstalled) {
   Variable x(Tensor::ones({2}), "x");
   Variable y = F::exp(x);
-  const auto path = std::filesystem::temp_directory_path() / "dezero_test_graph.png";
+  const auto path = std::filesystem::temp_directory_path() / ("dezero_test_graph_" + std::to_string(::getpid()) + ".png");
   std::filesystem::remove(path);
   if (std::system("command -v dot >/dev/null 2>&1") != 0) {
     EXPECT_DZ_ERROR(plot_dot_graph(y, path.string()), ::testing::HasSubstr("graphviz"));

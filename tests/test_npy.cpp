@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 using namespace dezero;
 using ::testing::HasSubstr;
 using dezero::testing::T64;
@@ -13,7 +15,10 @@ namespace {
 
 class NpyTest : public ::testing::Test {
  protected:
-  std::filesystem::path dir_ = std::filesystem::temp_directory_path() / "dezero_npy_test";
+  // One directory per test and process: ctest runs tests in parallel processes.
+  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
+                               ("dezero_npy_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+                                "_" + std::to_string(::getpid()));
   void SetUp() override { std::filesystem::create_directories(dir_); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace F = dezero::functions;
 using dezero::Tensor;
 using dezero::Variable;
@@ -70,7 +72,7 @@ TEST(ReadmeTest, ApiTourRunsAsWritten) {
   dezero::set_conv_workspace_limit(16 << 20);
   EXPECT_EQ(dezero::conv_workspace_limit(), size_t{16} << 20);
   dezero::set_conv_workspace_limit(before);
-  const std::string npy = (std::filesystem::temp_directory_path() / "dezero_readme_h.npy").string();
+  const std::string npy = (std::filesystem::temp_directory_path() / ("dezero_readme_" + std::to_string(::getpid()) + ".npy")).string();
   dezero::io::save_npy(npy, h.data());
   EXPECT_TENSOR_NEAR(dezero::io::load_npy(npy), h.data(), 0);
   std::filesystem::remove(npy);
