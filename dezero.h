@@ -16,3 +16,5 @@
 #include "functions/functions.h"
 #include "functions/gradient_check.h"
 #include "io/npy.h"
+#include "datasets/dataset.h"
+#include "layers/layers.h"

@@ -54,6 +54,14 @@ Parameter::Parameter(Tensor data, std::string name) : Variable(std::move(data), 
   node_->is_parameter = true;
 }
 
+Parameter Parameter::uninitialized(std::string name) {
+  Parameter p;
+  p.node_ = std::make_shared<detail::Node>();
+  p.node_->name = std::move(name);
+  p.node_->is_parameter = true;
+  return p;
+}
+
 namespace {
 detail::Node& checked(const std::shared_ptr<detail::Node>& n, const char* what) {
   DZ_CHECK(n != nullptr, "{}: the Variable is undefined", what);
@@ -66,7 +74,7 @@ const Tensor& Variable::data() const { return checked(node_, "data").data; }
 void Variable::set_data(const Tensor& data) {
   detail::Node& n = checked(node_, "set_data");
   DZ_CHECK(data.defined(), "set_data: cannot assign an undefined tensor");
-  DZ_CHECK(!n.creator || data.shape() == n.data.shape(),
+  DZ_CHECK(!n.creator || !n.data.defined() || data.shape() == n.data.shape(),
            "set_data: shape {} differs from {} on a non-leaf Variable", to_string(data.shape()),
            to_string(n.data.shape()));
   n.data = data;

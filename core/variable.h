@@ -94,6 +94,10 @@ class Parameter : public Variable {
  public:
   Parameter() = default;
   explicit Parameter(Tensor data, std::string name = "");
+  /// A parameter whose data is set later (lazy input sizes: Linear(out), Conv2d(out, k)).
+  static Parameter uninitialized(std::string name);
+  /// False until an uninitialized parameter receives its data.
+  bool initialized() const { return defined() && data().defined(); }
 };
 
 /// "variable([[1., 2.]], dtype=float32)", as DeZero prints.

@@ -1,0 +1,131 @@
+#include "layers/basic.h"
+
+#include <cmath>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace dezero::layers {
+namespace {
+
+// PyTorch's default init for weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+Tensor kaiming_uniform(const Shape& shape, int64_t fan_in, DType dtype) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(fan_in, 1)));
+  return Tensor::uniform(shape, -bound, bound, dtype);
+}
+
+std::string pair_text(Pair p) { return fmt::format("({}, {})", p.h, p.w); }
+
+}  // namespace
+
+// ---- Linear ----
+
+Linear::Linear(int64_t out_size, LinearOptions options) : out_size_(out_size), opt_(options) {
+  DZ_CHECK(out_size >= 1, "Linear: out_size must be positive; got {}", out_size);
+  W = Parameter(register_parameter("W", Parameter::uninitialized("W")));
+  if (opt_.bias) b = Parameter(register_parameter("b", Parameter::uninitialized("b")));
+  if (opt_.in_size > 0) init_weight(opt_.in_size, opt_.dtype);
+}
+
+void Linear::init_weight(int64_t in_size, DType dtype) {
+  W.set_data(kaiming_uniform({in_size, out_size_}, in_size, dtype));
+  if (opt_.bias) b.set_data(kaiming_uniform({out_size_}, in_size, dtype));
+}
+
+Variable Linear::forward(const Variable& x) {
+  DZ_CHECK(x.ndim() >= 1, "Linear: input must have a feature dimension; got {}", to_string(x.shape()));
+  if (!W.initialized()) init_weight(x.size(-1), x.dtype());
+  return functions::linear(x, W, b);
+}
+
+std::string Linear::name() const {
+  return fmt::format("Linear({} -> {}{})", W.initialized() ? std::to_string(W.size(0)) : "?", out_size_,
+                     opt_.bias ? "" : ", bias=false");
+}
+
+// ---- Conv2d ----
+
+Conv2d::Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options)
+    : out_channels_(out_channels), kernel_(kernel), opt_(options) {
+  DZ_CHECK(out_channels >= 1 && kernel.h >= 1 && kernel.w >= 1 && options.groups >= 1 &&
+               out_channels % options.groups == 0,
+           "Conv2d: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels",
+           out_channels, kernel.h, kernel.w, options.groups);
+  W = Parameter(register_parameter("W", Parameter::uninitialized("W")));
+  if (opt_.bias) b = Parameter(register_parameter("b", Parameter::uninitialized("b")));
+  if (opt_.in_channels > 0) init_weight(opt_.in_channels, opt_.dtype);
+}
+
+void Conv2d::init_weight(int64_t in_channels, DType dtype) {
+  DZ_CHECK(in_channels % opt_.groups == 0, "Conv2d: input channels {} are not divisible by groups {}",
+           in_channels, opt_.groups);
+  const int64_t fan_in = in_channels / opt_.groups * kernel_.h * kernel_.w;
+  W.set_data(kaiming_uniform({out_channels_, in_channels / opt_.groups, kernel_.h, kernel_.w}, fan_in, dtype));
+  if (opt_.bias) b.set_data(kaiming_uniform({out_channels_}, fan_in, dtype));
+}
+
+Variable Conv2d::forward(const Variable& x) {
+  DZ_CHECK(x.ndim() == 4, "Conv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
+  if (!W.initialized()) init_weight(x.size(1), x.dtype());
+  return functions::conv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups});
+}
+
+std::string Conv2d::name() const {
+  return fmt::format("Conv2d({} -> {}, kernel={}, stride={}, pad={}{}{})",
+                     W.initialized() ? std::to_string(W.size(1) * opt_.groups) : "?", out_channels_,
+                     pair_text(kernel_), pair_text(opt_.stride), pair_text(opt_.pad),
+                     opt_.groups > 1 ? fmt::format(", groups={}", opt_.groups) : "",
+                     opt_.dilation == Pair(1) ? "" : ", dilation=" + pair_text(opt_.dilation));
+}
+
+// ---- BatchNorm ----
+
+BatchNorm::BatchNorm(BatchNormOptions options) : opt_(options) {
+  gamma = Parameter(register_parameter("gamma", Parameter::uninitialized("gamma")));
+  beta = Parameter(register_parameter("beta", Parameter::uninitialized("beta")));
+}
+
+Variable BatchNorm::forward(const Variable& x) {
+  DZ_CHECK(x.ndim() == 2 || x.ndim() == 4, "BatchNorm: x must be (N, C) or (N, C, H, W); got {}",
+           to_string(x.shape()));
+  if (!gamma.initialized()) {
+    const int64_t C = x.size(1);
+    gamma.set_data(Tensor::ones({C}, x.dtype(), x.device()));
+    beta.set_data(Tensor::zeros({C}, x.dtype(), x.device()));
+    running_mean = Tensor::zeros({C}, x.dtype(), x.device());
+    running_var = Tensor::ones({C}, x.dtype(), x.device());
+  }
+  if (training()) return functions::batch_norm(x, gamma, beta, running_mean, running_var, {opt_.decay, opt_.eps});
+  TestModeGuard test;
+  return functions::batch_norm(x, gamma, beta, running_mean, running_var, {opt_.decay, opt_.eps});
+}
+
+std::string BatchNorm::name() const {
+  return fmt::format("BatchNorm({})", gamma.initialized() ? std::to_string(gamma.size(0)) : "?");
+}
+
+// ---- Dropout, pooling, activations ----
+
+Dropout::Dropout(double ratio) : ratio_(ratio) {
+  DZ_CHECK(ratio >= 0 && ratio < 1, "Dropout: ratio must be in [0, 1); got {}", ratio);
+}
+
+Variable Dropout::forward(const Variable& x) { return training() ? functions::dropout(x, ratio_) : x; }
+
+std::string Dropout::name() const { return fmt::format("Dropout({})", ratio_); }
+
+MaxPool2d::MaxPool2d(Pair kernel, functions::Pool2dOptions options) : kernel_(kernel), opt_(options) {}
+
+Variable MaxPool2d::forward(const Variable& x) { return functions::max_pool2d(x, kernel_, opt_); }
+
+std::string MaxPool2d::name() const { return fmt::format("MaxPool2d({})", pair_text(kernel_)); }
+
+AvgPool2d::AvgPool2d(Pair kernel, functions::Pool2dOptions options) : kernel_(kernel), opt_(options) {}
+
+Variable AvgPool2d::forward(const Variable& x) { return functions::avg_pool2d(x, kernel_, opt_); }
+
+std::string AvgPool2d::name() const { return fmt::format("AvgPool2d({})", pair_text(kernel_)); }
+
+std::string LeakyReLU::name() const { return fmt::format("LeakyReLU({})", slope_); }
+
+}  // namespace dezero::layers

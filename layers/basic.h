@@ -1,0 +1,153 @@
+#pragma once
+// The standard layers. Input sizes are inferred on the first forward when not given (DeZero's
+// lazy Linear(out)); weights start as PyTorch's defaults (Kaiming-uniform, bound 1/sqrt(fan_in))
+// drawn from the generator seeded by dezero::manual_seed.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "functions/functions.h"
+#include "layers/layer.h"
+
+namespace dezero::layers {
+
+/// Options of Linear.
+struct LinearOptions {
+  int64_t in_size = 0;  // 0: inferred from the first input
+  bool bias = true;
+  DType dtype = Float32;
+};
+/// y = x W + b.  x (N, I), W (I, O) (DeZero's layout), b (O).
+class Linear : public Layer {
+ public:
+  explicit Linear(int64_t out_size, LinearOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  Parameter W, b;
+
+ private:
+  void init_weight(int64_t in_size, DType dtype);
+  int64_t out_size_;
+  LinearOptions opt_;
+};
+
+/// Options of Conv2d.
+struct Conv2dOptions {
+  Pair stride = 1;
+  Pair pad = 0;
+  Pair dilation = 1;
+  int64_t groups = 1;
+  bool bias = true;
+  int64_t in_channels = 0;  // 0: inferred from the first input
+  DType dtype = Float32;
+};
+/// 2-d convolution.  x (N, C, H, W) -> (N, out_channels, OH, OW); W (OC, C/groups, KH, KW).
+class Conv2d : public Layer {
+ public:
+  Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  Parameter W, b;
+
+ private:
+  void init_weight(int64_t in_channels, DType dtype);
+  int64_t out_channels_;
+  Pair kernel_;
+  Conv2dOptions opt_;
+};
+
+/// Options of BatchNorm.
+struct BatchNormOptions {
+  double decay = 0.9;  // running = decay * running + (1 - decay) * batch
+  double eps = 2e-5;
+};
+/// Batch normalization over (N) for 2-d input or (N, H, W) for 4-d input, per channel; the
+/// channel count is inferred. Running statistics are used in eval mode.
+class BatchNorm : public Layer {
+ public:
+  explicit BatchNorm(BatchNormOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  Parameter gamma, beta;
+  Tensor running_mean, running_var;
+
+ private:
+  BatchNormOptions opt_;
+};
+
+/// Inverted dropout in training mode, the identity in eval mode.
+class Dropout : public Layer {
+ public:
+  explicit Dropout(double ratio = 0.5);
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+
+ private:
+  double ratio_;
+};
+
+/// Max pooling (stride defaults to the kernel).
+class MaxPool2d : public Layer {
+ public:
+  explicit MaxPool2d(Pair kernel, functions::Pool2dOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+
+ private:
+  Pair kernel_;
+  functions::Pool2dOptions opt_;
+};
+
+/// Average pooling (stride defaults to the kernel).
+class AvgPool2d : public Layer {
+ public:
+  explicit AvgPool2d(Pair kernel, functions::Pool2dOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+
+ private:
+  Pair kernel_;
+  functions::Pool2dOptions opt_;
+};
+
+/// (N, ...) -> (N, prod(...)).
+class Flatten : public Layer {
+ public:
+  Variable forward(const Variable& x) override { return functions::flatten(x); }
+  std::string name() const override { return "Flatten()"; }
+};
+
+/// max(x, 0).
+class ReLU : public Layer {
+ public:
+  Variable forward(const Variable& x) override { return functions::relu(x); }
+  std::string name() const override { return "ReLU()"; }
+};
+
+/// 1 / (1 + exp(-x)).
+class Sigmoid : public Layer {
+ public:
+  Variable forward(const Variable& x) override { return functions::sigmoid(x); }
+  std::string name() const override { return "Sigmoid()"; }
+};
+
+/// tanh(x).
+class Tanh : public Layer {
+ public:
+  Variable forward(const Variable& x) override { return functions::tanh(x); }
+  std::string name() const override { return "Tanh()"; }
+};
+
+/// x for x > 0, slope * x otherwise.
+class LeakyReLU : public Layer {
+ public:
+  explicit LeakyReLU(double slope = 0.2) : slope_(slope) {}
+  Variable forward(const Variable& x) override { return functions::leaky_relu(x, slope_); }
+  std::string name() const override;
+
+ private:
+  double slope_;
+};
+
+}  // namespace dezero::layers

@@ -1,0 +1,97 @@
+#pragma once
+// Layer: a differentiable building block with an ordered registry of parameters and sub-layers
+// (named "conv1.W"), train/eval mode, and Sequential to chain layers.
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/variable.h"
+
+namespace dezero::layers {
+
+class Layer {
+ public:
+  Layer() = default;
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;  // a copy would share parameters by accident
+  Layer& operator=(const Layer&) = delete;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = default;
+
+  /// The computation: one input, one output.
+  virtual Variable forward(const Variable& x) = 0;
+  /// Short description, e.g. "Conv2d(32, kernel=(3, 3), pad=(1, 1))".
+  virtual std::string name() const = 0;
+  /// forward(x).
+  Variable operator()(const Variable& x) { return forward(x); }
+
+  /// Every parameter of this layer and its sub-layers, in registration order (initialized only).
+  std::vector<Parameter> params() const;
+  /// The same with dotted names: "conv1.W", "fc.b".
+  std::vector<std::pair<std::string, Parameter>> named_params() const;
+  /// Number of scalar parameters (initialized ones).
+  int64_t num_params() const;
+  /// Drops every parameter's gradient (DeZero's cleargrads).
+  void clear_grads();
+  /// Training mode (dropout on, batch_norm with batch statistics) for this layer and sub-layers.
+  void train(bool mode = true);
+  /// Evaluation mode: train(false).
+  void eval() { train(false); }
+  bool training() const { return training_; }
+
+ protected:
+  /// Registers a parameter under name (in order); returns the same handle.
+  Parameter register_parameter(const std::string& name, Parameter p);
+  /// Registers a sub-layer under name (in order); returns it.
+  template <class L>
+  std::shared_ptr<L> register_layer(const std::string& name, std::shared_ptr<L> layer) {
+    add_layer(name, layer);
+    return layer;
+  }
+
+ private:
+  void add_layer(const std::string& name, std::shared_ptr<Layer> layer);
+  void collect(const std::string& prefix, std::vector<std::pair<std::string, Parameter>>& out) const;
+
+  std::vector<std::pair<std::string, Parameter>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Layer>>> layers_;
+  bool training_ = true;
+};
+
+/// A type-erased, shared handle to any layer: lets Sequential take layers of different types.
+class AnyLayer {
+ public:
+  /// Takes ownership of a layer given by value (moved).
+  template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, std::decay_t<L>>>>
+  AnyLayer(L&& layer) : ptr_(std::make_shared<std::decay_t<L>>(std::forward<L>(layer))) {}  // NOLINT
+  /// Shares an existing layer.
+  template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, L>>>
+  AnyLayer(std::shared_ptr<L> layer) : ptr_(std::move(layer)) {}  // NOLINT
+  const std::shared_ptr<Layer>& get() const { return ptr_; }
+
+ private:
+  std::shared_ptr<Layer> ptr_;
+};
+
+/// Layers applied in order: Sequential{Conv2d(32, 3, {.pad = 1}), ReLU(), MaxPool2d(2), ...}.
+/// Sub-layers are named by position: "0.W", "3.b".
+class Sequential : public Layer {
+ public:
+  Sequential(std::initializer_list<AnyLayer> layers);
+  /// Appends a layer.
+  void push_back(AnyLayer layer);
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  /// Number of layers.
+  size_t size() const { return layers_.size(); }
+  /// Layer i.
+  Layer& operator[](size_t i) { return *layers_.at(i); }
+
+ private:
+  std::vector<std::shared_ptr<Layer>> layers_;
+};
+
+}  // namespace dezero::layers

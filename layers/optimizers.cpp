@@ -1,0 +1,142 @@
+#include "layers/optimizers.h"
+
+#include <cmath>
+#include <numbers>
+#include <unordered_set>
+
+#include "core/arithmetic.h"
+#include "core/config.h"
+#include "core/error.h"
+
+namespace dezero::optimizers {
+Optimizer::Optimizer(const layers::Layer& model, double lr_) : lr(lr_), model_(&model) {}
+
+Optimizer::Optimizer(std::vector<Parameter> params, double lr_) : lr(lr_), params_(std::move(params)) {}
+
+std::vector<Parameter> Optimizer::current_params() const { return model_ ? model_->params() : params_; }
+
+void Optimizer::add_hook(std::function<void(std::vector<Parameter>&)> hook) { hooks_.push_back(std::move(hook)); }
+
+void Optimizer::update() {
+  NoGradGuard no_grad;
+  std::vector<Parameter> with_grad;
+  for (Parameter& p : current_params())
+    if (p.grad().defined()) with_grad.push_back(p);
+  for (auto& hook : hooks_) hook(with_grad);
+  for (Parameter& p : with_grad)
+    if (p.grad().defined()) update_one(p, p.grad().data());
+}
+
+Tensor& Optimizer::state(const Parameter& p, size_t i) {
+  std::deque<Tensor>& slots = state_[p.node()];
+  if (slots.size() <= i) slots.resize(i + 1);
+  if (!slots[i].defined()) slots[i] = Tensor::zeros(p.shape(), p.dtype(), p.device());
+  return slots[i];
+}
+
+// ---- Update rules ----
+
+void SGD::update_one(Parameter& p, const Tensor& g) { p.set_data(p.data() - lr * g); }
+
+MomentumSGD::MomentumSGD(const layers::Layer& model, MomentumOptions o) : Optimizer(model, o.lr), opt_(o) {}
+MomentumSGD::MomentumSGD(std::vector<Parameter> params, MomentumOptions o) : Optimizer(std::move(params), o.lr), opt_(o) {}
+
+void MomentumSGD::update_one(Parameter& p, const Tensor& g) {
+  Tensor& v = state(p, 0);
+  v = opt_.momentum * v - lr * g;
+  p.set_data(opt_.nesterov ? p.data() + opt_.momentum * v - lr * g : p.data() + v);
+}
+
+AdaGrad::AdaGrad(const layers::Layer& model, AdaGradOptions o) : Optimizer(model, o.lr), opt_(o) {}
+
+void AdaGrad::update_one(Parameter& p, const Tensor& g) {
+  Tensor& h = state(p, 0);
+  h = h + g * g;
+  p.set_data(p.data() - lr * g / (ops::sqrt(h) + opt_.eps));
+}
+
+AdaDelta::AdaDelta(const layers::Layer& model, AdaDeltaOptions o) : Optimizer(model, 1.0), opt_(o) {}
+
+void AdaDelta::update_one(Parameter& p, const Tensor& g) {
+  Tensor &msg = state(p, 0), &msdx = state(p, 1);
+  const double rho = opt_.rho, eps = opt_.eps;
+  msg = rho * msg + (1 - rho) * g * g;
+  const Tensor dx = ops::sqrt((msdx + eps) / (msg + eps)) * g;
+  msdx = rho * msdx + (1 - rho) * dx * dx;
+  p.set_data(p.data() - lr * dx);
+}
+
+Adam::Adam(const layers::Layer& model, AdamOptions o) : Optimizer(model, o.lr), opt_(o) {}
+Adam::Adam(std::vector<Parameter> params, AdamOptions o) : Optimizer(std::move(params), o.lr), opt_(o) {}
+
+void Adam::update_one(Parameter& p, const Tensor& g) {
+  Tensor &m = state(p, 0), &v = state(p, 1), &t = state(p, 2);
+  t = t + 1.0;
+  const double step = t.to_vector()[0];
+  m = m + (1 - opt_.beta1) * (g - m);
+  v = v + (1 - opt_.beta2) * (g * g - v);
+  const double fix1 = 1 - std::pow(opt_.beta1, step), fix2 = 1 - std::pow(opt_.beta2, step);
+  // p -= lr * (m / fix1) / (sqrt(v / fix2) + eps)
+  p.set_data(p.data() - (lr / fix1) * m / (ops::sqrt(v * (1.0 / fix2)) + opt_.eps));
+}
+
+AdamW::AdamW(const layers::Layer& model, AdamOptions o) : Adam(model, o) {}
+AdamW::AdamW(std::vector<Parameter> params, AdamOptions o) : Adam(std::move(params), o) {}
+
+void AdamW::update_one(Parameter& p, const Tensor& g) {
+  if (opt_.weight_decay != 0) p.set_data(p.data() * (1.0 - lr * opt_.weight_decay));
+  Adam::update_one(p, g);
+}
+
+// ---- Hooks ----
+
+std::function<void(std::vector<Parameter>&)> WeightDecay(double rate) {
+  return [rate](std::vector<Parameter>& params) {
+    for (Parameter& p : params) p.set_grad(Variable(p.grad().data() + rate * p.data()));
+  };
+}
+
+std::function<void(std::vector<Parameter>&)> ClipGrad(double max_norm) {
+  DZ_CHECK(max_norm > 0, "ClipGrad: max_norm must be positive; got {}", max_norm);
+  return [max_norm](std::vector<Parameter>& params) {
+    double total = 0;
+    for (const Parameter& p : params) total += ops::sum(ops::square(p.grad().data().to(Float64))).item();
+    const double rate = max_norm / (std::sqrt(total) + 1e-6);
+    if (rate >= 1) return;
+    for (Parameter& p : params) p.set_grad(Variable(p.grad().data() * rate));
+  };
+}
+
+std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer& layer) {
+  return [&layer](std::vector<Parameter>& params) {
+    std::unordered_set<const void*> frozen;
+    for (const Parameter& p : layer.params()) frozen.insert(p.node());
+    for (Parameter& p : params)
+      if (frozen.count(p.node())) p.clear_grad();
+  };
+}
+
+// ---- Schedulers ----
+
+StepLR::StepLR(Optimizer& optimizer, int step_size, double gamma)
+    : opt_(optimizer), step_size_(step_size), gamma_(gamma), base_lr_(optimizer.lr) {
+  DZ_CHECK(step_size >= 1, "StepLR: step_size must be positive; got {}", step_size);
+}
+
+void StepLR::step() {
+  ++epoch_;
+  opt_.lr = base_lr_ * std::pow(gamma_, epoch_ / step_size_);
+}
+
+CosineAnnealing::CosineAnnealing(Optimizer& optimizer, int t_max, double eta_min)
+    : opt_(optimizer), t_max_(t_max), eta_min_(eta_min), base_lr_(optimizer.lr) {
+  DZ_CHECK(t_max >= 1, "CosineAnnealing: t_max must be positive; got {}", t_max);
+}
+
+void CosineAnnealing::step() {
+  ++epoch_;
+  const double t = std::min(epoch_, t_max_);
+  opt_.lr = eta_min_ + (base_lr_ - eta_min_) * (1 + std::cos(std::numbers::pi * t / t_max_)) / 2;
+}
+
+}  // namespace dezero::optimizers

@@ -1,0 +1,176 @@
+#pragma once
+// Optimizers (namespace O = dezero::optimizers): DeZero's update rules plus AdamW, hooks that
+// edit gradients before an update (weight decay, global-norm clipping, freezing), and LR
+// schedulers. Parameters are read from the model at every update, so lazily created ones count.
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace dezero::optimizers {
+
+class Optimizer {
+ public:
+  /// Optimizes model.params() (read at every update; the model must outlive the optimizer).
+  Optimizer(const layers::Layer& model, double lr);
+  /// Optimizes a fixed list of parameters.
+  Optimizer(std::vector<Parameter> params, double lr);
+  virtual ~Optimizer() = default;
+
+  /// Runs the hooks, then updates every parameter that has a gradient (no graph is recorded).
+  void update();
+  /// Adds a hook, run on the parameters with gradients before each update, in order.
+  void add_hook(std::function<void(std::vector<Parameter>&)> hook);
+  /// The learning rate (schedulers change it).
+  double lr;
+
+ protected:
+  /// The update of one parameter from its gradient.
+  virtual void update_one(Parameter& p, const Tensor& grad) = 0;
+  /// Per-parameter state slot i (zeros like p the first time); references stay valid.
+  Tensor& state(const Parameter& p, size_t i);
+
+ private:
+  std::vector<Parameter> current_params() const;
+  const layers::Layer* model_ = nullptr;
+  std::vector<Parameter> params_;
+  std::vector<std::function<void(std::vector<Parameter>&)>> hooks_;
+  std::unordered_map<const void*, std::deque<Tensor>> state_;  // deque: growing keeps references
+};
+
+/// p -= lr * g.
+class SGD : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+};
+
+/// Options of MomentumSGD.
+struct MomentumOptions {
+  double lr = 0.01;
+  double momentum = 0.9;
+  bool nesterov = false;
+};
+/// v = momentum v - lr g;  p += v  (Nesterov: p += momentum v - lr g).
+class MomentumSGD : public Optimizer {
+ public:
+  MomentumSGD(const layers::Layer& model, MomentumOptions options = {});
+  MomentumSGD(std::vector<Parameter> params, MomentumOptions options = {});
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+
+ private:
+  MomentumOptions opt_;
+};
+
+/// Options of AdaGrad.
+struct AdaGradOptions {
+  double lr = 0.001;
+  double eps = 1e-8;
+};
+/// h += g^2;  p -= lr g / (sqrt(h) + eps).
+class AdaGrad : public Optimizer {
+ public:
+  AdaGrad(const layers::Layer& model, AdaGradOptions options = {});
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+
+ private:
+  AdaGradOptions opt_;
+};
+
+/// Options of AdaDelta.
+struct AdaDeltaOptions {
+  double rho = 0.95;
+  double eps = 1e-6;
+};
+/// s = rho s + (1 - rho) g^2;  d = sqrt((u + eps) / (s + eps)) g;  u = rho u + (1 - rho) d^2;  p -= d.
+class AdaDelta : public Optimizer {
+ public:
+  AdaDelta(const layers::Layer& model, AdaDeltaOptions options = {});
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+
+ private:
+  AdaDeltaOptions opt_;
+};
+
+/// Options of Adam and AdamW.
+struct AdamOptions {
+  double lr = 0.001;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;  // AdamW only (decoupled); 0.01 is PyTorch's AdamW default
+};
+/// m, v moving averages of g and g^2;  p -= lr m_hat / (sqrt(v_hat) + eps), bias-corrected as
+/// PyTorch does.
+class Adam : public Optimizer {
+ public:
+  Adam(const layers::Layer& model, AdamOptions options = {});
+  Adam(std::vector<Parameter> params, AdamOptions options = {});
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+  AdamOptions opt_;
+};
+
+/// Adam with decoupled weight decay: p -= lr weight_decay p before the Adam step.
+class AdamW : public Adam {
+ public:
+  AdamW(const layers::Layer& model, AdamOptions options = {.weight_decay = 0.01});
+  AdamW(std::vector<Parameter> params, AdamOptions options = {.weight_decay = 0.01});
+
+ protected:
+  void update_one(Parameter& p, const Tensor& g) override;
+};
+
+// ---- Hooks (optimizer.add_hook(WeightDecay(1e-4))) ----
+
+/// g += rate p (L2 regularization through the gradient, DeZero's WeightDecay).
+std::function<void(std::vector<Parameter>&)> WeightDecay(double rate);
+/// Scales every gradient by max_norm / norm when the global L2 norm exceeds max_norm.
+std::function<void(std::vector<Parameter>&)> ClipGrad(double max_norm);
+/// Drops the gradients of the layer's parameters, so they are not updated.
+std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer& layer);
+
+// ---- Learning-rate schedulers (call step() once per epoch) ----
+
+/// lr = base_lr * gamma^(floor(epoch / step_size)).
+class StepLR {
+ public:
+  StepLR(Optimizer& optimizer, int step_size, double gamma = 0.1);
+  void step();
+  int epoch() const { return epoch_; }
+
+ private:
+  Optimizer& opt_;
+  int step_size_;
+  double gamma_, base_lr_;
+  int epoch_ = 0;
+};
+
+/// lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / t_max)) / 2.
+class CosineAnnealing {
+ public:
+  CosineAnnealing(Optimizer& optimizer, int t_max, double eta_min = 0);
+  void step();
+  int epoch() const { return epoch_; }
+
+ private:
+  Optimizer& opt_;
+  int t_max_;
+  double eta_min_, base_lr_;
+  int epoch_ = 0;
+};
+
+}  // namespace dezero::optimizers

@@ -1,0 +1,81 @@
+// Layers and models: the parameter registry and its names, lazy sizes, initialization,
+// train/eval behaviour, parameter counts.
+
+#include "test_helpers.h"
+
+namespace F = dezero::functions;
+namespace L = dezero::layers;
+using namespace dezero;
+
+namespace {
+
+TEST(LayerTest, RegistryNamesShapesAndLazySizes) {
+  manual_seed(0);
+  L::Sequential model{L::Linear(5), L::ReLU(), L::Linear(2)};
+  EXPECT_TRUE(model.params().empty());  // sizes are known after the first forward
+  const Variable y = model(Variable(Tensor::randn({3, 4})));
+  EXPECT_EQ(y.shape(), (Shape{3, 2}));
+  const auto named = model.named_params();
+  ASSERT_EQ(named.size(), 4u);
+  EXPECT_EQ(named[0].first, "0.W");
+  EXPECT_EQ(named[1].first, "0.b");
+  EXPECT_EQ(named[2].first, "2.W");
+  EXPECT_EQ(named[3].first, "2.b");
+  EXPECT_EQ(named[0].second.shape(), (Shape{4, 5}));
+  EXPECT_EQ(named[2].second.shape(), (Shape{5, 2}));
+  EXPECT_EQ(model.num_params(), 4 * 5 + 5 + 5 * 2 + 2);
+  EXPECT_THAT(model.name(), ::testing::HasSubstr("Linear(4 -> 5)"));
+  // Backward reaches every parameter; clear_grads drops them.
+  F::sum(y).backward();
+  for (const Parameter& p : model.params()) EXPECT_TRUE(p.grad().defined()) << p.name();
+  model.clear_grads();
+  for (const Parameter& p : model.params()) EXPECT_FALSE(p.grad().defined());
+}
+
+TEST(LayerTest, PyTorchDefaultInitializationIsReproducible) {
+  manual_seed(7);
+  L::Conv2d a(8, 3, {.in_channels = 4});
+  manual_seed(7);
+  L::Conv2d b(8, 3, {.in_channels = 4});
+  EXPECT_TENSOR_NEAR(a.W.data(), b.W.data(), 0);
+  const double bound = 1 / std::sqrt(4.0 * 9);
+  EXPECT_LE(ops::max(ops::abs(a.W.data())).item(), bound);
+  EXPECT_GT(ops::max(ops::abs(a.W.data())).item(), 0.9 * bound);
+  // Conv2d(4 -> 8, 3x3): 288 weights with groups = 1, 144 with groups = 2.
+  EXPECT_EQ(a.W.numel(), 288);
+  EXPECT_EQ(L::Conv2d(8, 3, {.groups = 2, .in_channels = 4}).W.numel(), 144);
+  EXPECT_DZ_ERROR(L::Conv2d(6, 3, {.groups = 4}), ::testing::HasSubstr("groups"));
+}
+
+TEST(LayerTest, TrainAndEvalModes) {
+  manual_seed(1);
+  L::Sequential model{L::Linear(4), L::BatchNorm(), L::Dropout(0.5)};
+  const Variable x(Tensor::randn({8, 3}));
+  const Tensor y_train = model(x).data();
+  model.eval();
+  EXPECT_FALSE(model[2].training());
+  const Tensor y1 = model(x).data(), y2 = model(x).data();
+  EXPECT_TENSOR_NEAR(y1, y2, 0);  // no dropout, running statistics
+  model.train();
+  EXPECT_TRUE(model[1].training());
+  EXPECT_FALSE(ops::sum(ops::ne(model(x).data(), y1)).item() == 0);
+  (void)y_train;
+}
+
+TEST(ModelsTest, ParameterCountsAndShapes) {
+  manual_seed(0);
+  const Variable x(Tensor::randn({2, 1, 28, 28}));
+  L::LeNet lenet;
+  EXPECT_EQ(lenet(x).shape(), (Shape{2, 10}));
+  EXPECT_EQ(lenet.num_params(), (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10));
+  L::GroupedCNN grouped(4);
+  EXPECT_EQ(grouped(x).shape(), (Shape{2, 10}));
+  EXPECT_LT(grouped.num_params(), lenet.num_params() / 10);
+  L::GroupedCNN dense(1);
+  dense(x);
+  EXPECT_LT(grouped.num_params(), dense.num_params());
+  L::MLP mlp({10, 3});
+  EXPECT_EQ(mlp(Variable(Tensor::randn({4, 6}))).shape(), (Shape{4, 3}));
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+// Optimizer steps against hand-computed values; hooks; learning-rate schedulers.
+
+#include "test_helpers.h"
+
+namespace O = dezero::optimizers;
+using namespace dezero;
+
+namespace {
+
+// One scalar parameter p = 1 with gradient 0.5 before every step.
+struct OneParam {
+  Parameter p{Tensor::scalar(1.0, Float64), "p"};
+  void step(O::Optimizer& opt, double g = 0.5) {
+    p.set_grad(Variable(Tensor::scalar(g, Float64)));
+    opt.update();
+  }
+};
+
+TEST(OptimizerTest, SgdAndMomentum) {
+  OneParam a;
+  O::SGD sgd({a.p}, 0.1);
+  a.step(sgd);
+  EXPECT_DOUBLE_EQ(a.p.item(), 0.95);
+  OneParam b;
+  O::MomentumSGD momentum({b.p}, {.lr = 0.1, .momentum = 0.9});
+  b.step(momentum);  // v = -0.05
+  EXPECT_DOUBLE_EQ(b.p.item(), 0.95);
+  b.step(momentum);  // v = 0.9 (-0.05) - 0.05 = -0.095
+  EXPECT_DOUBLE_EQ(b.p.item(), 0.855);
+  OneParam c;
+  O::MomentumSGD nesterov({c.p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  c.step(nesterov);  // p += 0.9 v - lr g = -0.045 - 0.05
+  EXPECT_DOUBLE_EQ(c.p.item(), 0.905);
+  c.step(nesterov);  // v = -0.095: p += -0.0855 - 0.05
+  EXPECT_NEAR(c.p.item(), 0.7695, 1e-15);
+}
+
+TEST(OptimizerTest, AdamAdamWAdaGradAdaDelta) {
+  OneParam a;
+  O::Adam adam({a.p}, {.lr = 0.1});
+  a.step(adam);  // m_hat = 0.5, v_hat = 0.25: step lr * 0.5 / (0.5 + 1e-8)
+  EXPECT_NEAR(a.p.item(), 1 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+  a.step(adam);
+  EXPECT_NEAR(a.p.item(), 1 - 2 * 0.1 * 0.5 / (0.5 + 1e-8), 1e-12);
+  OneParam w;
+  O::AdamW adamw({w.p}, {.lr = 0.1, .weight_decay = 0.01});
+  w.step(adamw);  // p *= 1 - 0.001, then the Adam step
+  EXPECT_NEAR(w.p.item(), 0.999 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-12);
+  // AdaGrad and AdaDelta on a model: one Linear with a known gradient.
+  layers::Linear lin(1, {.in_size = 1, .bias = false, .dtype = Float64});
+  lin.W.set_data(Tensor::from_vector({1.0}, {1, 1}, Float64));
+  O::AdaGrad ada(lin, {.lr = 0.1});
+  lin.W.set_grad(Variable(Tensor::from_vector({0.5}, {1, 1}, Float64)));
+  ada.update();  // h = 0.25: p -= 0.1 * 0.5 / (0.5 + 1e-8)
+  EXPECT_NEAR(lin.W.item(), 1 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+  lin.W.set_data(Tensor::from_vector({1.0}, {1, 1}, Float64));
+  O::AdaDelta delta(lin);
+  lin.W.set_grad(Variable(Tensor::from_vector({0.5}, {1, 1}, Float64)));
+  delta.update();  // msg = 0.05 * 0.25; dx = sqrt(1e-6 / (msg + 1e-6)) * 0.5
+  EXPECT_NEAR(lin.W.item(), 1 - std::sqrt(1e-6 / (0.0125 + 1e-6)) * 0.5, 1e-15);
+}
+
+TEST(OptimizerTest, Hooks) {
+  OneParam a;
+  O::SGD sgd({a.p}, 0.1);
+  sgd.add_hook(O::WeightDecay(0.1));
+  a.step(sgd);  // g = 0.5 + 0.1 * 1
+  EXPECT_NEAR(a.p.item(), 1 - 0.1 * 0.6, 1e-15);
+  Parameter x(Tensor::from_vector({0.0, 0.0}, Float64)), y(Tensor::scalar(0.0, Float64));
+  O::SGD clip({x, y}, 1.0);
+  clip.add_hook(O::ClipGrad(1.0));
+  x.set_grad(Variable(Tensor::from_vector({3.0, 0.0}, Float64)));
+  y.set_grad(Variable(Tensor::scalar(4.0, Float64)));  // global norm 5
+  clip.update();
+  EXPECT_NEAR(x.data().at({0}), -0.6, 1e-6);
+  EXPECT_NEAR(y.item(), -0.8, 1e-6);
+  layers::Linear frozen(1, {.in_size = 1, .dtype = Float64}), free_layer(1, {.in_size = 1, .dtype = Float64});
+  const double before = frozen.W.item();
+  O::SGD sgd2({frozen.W, free_layer.W}, 0.1);
+  sgd2.add_hook(O::FreezeParam(frozen));
+  frozen.W.set_grad(Variable(Tensor::from_vector({1.0}, {1, 1}, Float64)));
+  free_layer.W.set_grad(Variable(Tensor::from_vector({1.0}, {1, 1}, Float64)));
+  const double free_before = free_layer.W.item();
+  sgd2.update();
+  EXPECT_DOUBLE_EQ(frozen.W.item(), before);
+  EXPECT_DOUBLE_EQ(free_layer.W.item(), free_before - 0.1);
+}
+
+TEST(OptimizerTest, Schedulers) {
+  OneParam a;
+  O::SGD sgd({a.p}, 1.0);
+  O::StepLR step(sgd, 2, 0.5);
+  std::vector<double> lrs;
+  for (int e = 0; e < 4; ++e) {
+    step.step();
+    lrs.push_back(sgd.lr);
+  }
+  EXPECT_EQ(lrs, (std::vector<double>{1.0, 0.5, 0.5, 0.25}));
+  O::SGD sgd2({a.p}, 1.0);
+  O::CosineAnnealing cosine(sgd2, 4, 0.0);
+  cosine.step();
+  EXPECT_NEAR(sgd2.lr, (1 + std::cos(M_PI / 4)) / 2, 1e-15);
+  for (int e = 0; e < 3; ++e) cosine.step();
+  EXPECT_NEAR(sgd2.lr, 0.0, 1e-15);
+}
+
+}  // namespace
