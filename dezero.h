@@ -16,5 +16,6 @@
 #include "functions/functions.h"
 #include "functions/gradient_check.h"
 #include "io/npy.h"
+#include "io/safetensors.h"
 #include "datasets/dataset.h"
 #include "layers/layers.h"

@@ -22,8 +22,8 @@ std::string pair_text(Pair p) { return fmt::format("({}, {})", p.h, p.w); }
 
 Linear::Linear(int64_t out_size, LinearOptions options) : out_size_(out_size), opt_(options) {
   DZ_CHECK(out_size >= 1, "Linear: out_size must be positive; got {}", out_size);
-  W = Parameter(register_parameter("W", Parameter::uninitialized("W")));
-  if (opt_.bias) b = Parameter(register_parameter("b", Parameter::uninitialized("b")));
+  W = register_parameter("W", Parameter::uninitialized("W"));
+  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
   if (opt_.in_size > 0) init_weight(opt_.in_size, opt_.dtype);
 }
 
@@ -51,8 +51,8 @@ Conv2d::Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options)
                out_channels % options.groups == 0,
            "Conv2d: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels",
            out_channels, kernel.h, kernel.w, options.groups);
-  W = Parameter(register_parameter("W", Parameter::uninitialized("W")));
-  if (opt_.bias) b = Parameter(register_parameter("b", Parameter::uninitialized("b")));
+  W = register_parameter("W", Parameter::uninitialized("W"));
+  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
   if (opt_.in_channels > 0) init_weight(opt_.in_channels, opt_.dtype);
 }
 
@@ -81,8 +81,10 @@ std::string Conv2d::name() const {
 // ---- BatchNorm ----
 
 BatchNorm::BatchNorm(BatchNormOptions options) : opt_(options) {
-  gamma = Parameter(register_parameter("gamma", Parameter::uninitialized("gamma")));
-  beta = Parameter(register_parameter("beta", Parameter::uninitialized("beta")));
+  gamma = register_parameter("gamma", Parameter::uninitialized("gamma"));
+  beta = register_parameter("beta", Parameter::uninitialized("beta"));
+  mean_ = register_buffer("running_mean");
+  var_ = register_buffer("running_var");
 }
 
 Variable BatchNorm::forward(const Variable& x) {
@@ -92,12 +94,14 @@ Variable BatchNorm::forward(const Variable& x) {
     const int64_t C = x.size(1);
     gamma.set_data(Tensor::ones({C}, x.dtype(), x.device()));
     beta.set_data(Tensor::zeros({C}, x.dtype(), x.device()));
-    running_mean = Tensor::zeros({C}, x.dtype(), x.device());
-    running_var = Tensor::ones({C}, x.dtype(), x.device());
   }
-  if (training()) return functions::batch_norm(x, gamma, beta, running_mean, running_var, {opt_.decay, opt_.eps});
+  if (!mean_->defined()) {
+    *mean_ = Tensor::zeros({x.size(1)}, x.dtype(), x.device());
+    *var_ = Tensor::ones({x.size(1)}, x.dtype(), x.device());
+  }
+  if (training()) return functions::batch_norm(x, gamma, beta, *mean_, *var_, {opt_.decay, opt_.eps});
   TestModeGuard test;
-  return functions::batch_norm(x, gamma, beta, running_mean, running_var, {opt_.decay, opt_.eps});
+  return functions::batch_norm(x, gamma, beta, *mean_, *var_, {opt_.decay, opt_.eps});
 }
 
 std::string BatchNorm::name() const {

@@ -70,10 +70,13 @@ class BatchNorm : public Layer {
   Variable forward(const Variable& x) override;
   std::string name() const override;
   Parameter gamma, beta;
-  Tensor running_mean, running_var;
+  /// Running statistics (C,), saved with the parameters.
+  Tensor& running_mean() { return *mean_; }
+  Tensor& running_var() { return *var_; }
 
  private:
   BatchNormOptions opt_;
+  std::shared_ptr<Tensor> mean_, var_;
 };
 
 /// Inverted dropout in training mode, the identity in eval mode.

@@ -1,6 +1,9 @@
 #include "layers/layer.h"
 
+#include <set>
+
 #include "core/error.h"
+#include "io/safetensors.h"
 
 namespace dezero::layers {
 
@@ -17,16 +20,76 @@ void Layer::add_layer(const std::string& name, std::shared_ptr<Layer> layer) {
   layers_.emplace_back(name, std::move(layer));
 }
 
-void Layer::collect(const std::string& prefix, std::vector<std::pair<std::string, Parameter>>& out) const {
+std::shared_ptr<Tensor> Layer::register_buffer(const std::string& name) {
+  for (const auto& [n, b] : buffers_) DZ_CHECK(n != name, "register_buffer: '{}' is registered twice", name);
+  buffers_.emplace_back(name, std::make_shared<Tensor>());
+  return buffers_.back().second;
+}
+
+void Layer::collect(const std::string& prefix, bool all, std::vector<std::pair<std::string, Parameter>>& out) const {
   for (const auto& [n, p] : params_)
-    if (p.initialized()) out.emplace_back(prefix + n, p);
-  for (const auto& [n, l] : layers_) l->collect(prefix + n + ".", out);
+    if (all || p.initialized()) out.emplace_back(prefix + n, p);
+  for (const auto& [n, l] : layers_) l->collect(prefix + n + ".", all, out);
+}
+
+void Layer::collect_buffers(const std::string& prefix,
+                            std::vector<std::pair<std::string, std::shared_ptr<Tensor>>>& out) const {
+  for (const auto& [n, b] : buffers_) out.emplace_back(prefix + n, b);
+  for (const auto& [n, l] : layers_) l->collect_buffers(prefix + n + ".", out);
 }
 
 std::vector<std::pair<std::string, Parameter>> Layer::named_params() const {
   std::vector<std::pair<std::string, Parameter>> out;
-  collect("", out);
+  collect("", false, out);
   return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Layer::named_buffers() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> cells;
+  collect_buffers("", cells);
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [n, b] : cells)
+    if (b->defined()) out.emplace_back(n, *b);
+  return out;
+}
+
+void Layer::save(const std::string& path) const {
+  io::SafeTensors content;
+  for (const auto& [n, p] : named_params()) content.tensors.emplace_back(n, p.data());
+  for (const auto& [n, b] : named_buffers()) content.tensors.emplace_back(n, b);
+  content.metadata["format"] = "dezero";
+  io::save_safetensors(path, content);
+}
+
+void Layer::load(const std::string& path) {
+  const io::SafeTensors file = io::load_safetensors(path);
+  std::set<std::string> unused;
+  for (const auto& [n, t] : file.tensors) unused.insert(n);
+  // Checks a file tensor against a model slot (undefined: a lazy size, take the file's).
+  auto take = [&](const std::string& name, const Tensor& current) -> Tensor {
+    DZ_CHECK(unused.count(name), "load: {} has no tensor '{}' (model and file differ)", path, name);
+    unused.erase(name);
+    const Tensor& t = file.at(name);
+    if (current.defined()) {
+      DZ_CHECK(t.shape() == current.shape(), "load: '{}' has shape {} in {} but {} in the model", name,
+               to_string(t.shape()), path, to_string(current.shape()));
+      DZ_CHECK(t.dtype() == current.dtype(), "load: '{}' is {} in {} but {} in the model", name, to_string(t.dtype()),
+               path, to_string(current.dtype()));
+      return t.to(current.device());
+    }
+    return t;
+  };
+  std::vector<std::pair<std::string, Parameter>> params;
+  collect("", true, params);
+  std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers;
+  collect_buffers("", buffers);
+  // Validate everything before changing anything: a bad file leaves the model as it was.
+  std::vector<Tensor> new_params, new_buffers;
+  for (auto& [n, p] : params) new_params.push_back(take(n, p.data()));
+  for (auto& [n, b] : buffers) new_buffers.push_back(take(n, *b));
+  DZ_CHECK(unused.empty(), "load: {} has tensor '{}' that the model does not have", path, *unused.begin());
+  for (size_t i = 0; i < params.size(); ++i) params[i].second.set_data(new_params[i]);
+  for (size_t i = 0; i < buffers.size(); ++i) *buffers[i].second = new_buffers[i];
 }
 
 std::vector<Parameter> Layer::params() const {

@@ -36,6 +36,13 @@ class Layer {
   int64_t num_params() const;
   /// Drops every parameter's gradient (DeZero's cleargrads).
   void clear_grads();
+  /// Persistent non-trainable tensors (batch norm's running statistics), with dotted names.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  /// Writes parameters and buffers to a safetensors file (atomically), e.g. "net.0.W".
+  void save(const std::string& path) const;
+  /// Reads parameters and buffers written by save: names, shapes and dtypes must match (lazy,
+  /// not yet sized ones take the file's shape); a mismatch names the tensor and both shapes.
+  void load(const std::string& path);
   /// Training mode (dropout on, batch_norm with batch statistics) for this layer and sub-layers.
   void train(bool mode = true);
   /// Evaluation mode: train(false).
@@ -45,6 +52,8 @@ class Layer {
  protected:
   /// Registers a parameter under name (in order); returns the same handle.
   Parameter register_parameter(const std::string& name, Parameter p);
+  /// Registers a buffer under name; the layer keeps the returned cell (move-safe).
+  std::shared_ptr<Tensor> register_buffer(const std::string& name);
   /// Registers a sub-layer under name (in order); returns it.
   template <class L>
   std::shared_ptr<L> register_layer(const std::string& name, std::shared_ptr<L> layer) {
@@ -54,9 +63,11 @@ class Layer {
 
  private:
   void add_layer(const std::string& name, std::shared_ptr<Layer> layer);
-  void collect(const std::string& prefix, std::vector<std::pair<std::string, Parameter>>& out) const;
+  void collect(const std::string& prefix, bool all, std::vector<std::pair<std::string, Parameter>>& out) const;
+  void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, std::shared_ptr<Tensor>>>& out) const;
 
   std::vector<std::pair<std::string, Parameter>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Layer>>> layers_;
   bool training_ = true;
 };

@@ -33,22 +33,15 @@ LeNet::LeNet(int64_t num_classes) {
 Variable LeNet::forward(const Variable& x) { return net_->forward(x); }
 
 GroupedCNN::GroupedCNN(int64_t groups, int64_t num_classes) {
-  DZ_CHECK(groups >= 1 && 64 % groups == 0 && 32 % groups == 0,
-           "GroupedCNN: groups must divide 32 and 64; got {}", groups);
+  DZ_CHECK(groups >= 1 && 32 % groups == 0, "GroupedCNN: groups must divide 32; got {}", groups);
   net_ = register_layer("net", std::make_shared<Sequential>(Sequential{
       Conv2d(32, 3, {.pad = 1, .bias = false}), BatchNorm(), ReLU(), MaxPool2d(2),
       Conv2d(32, 3, {.pad = 1, .groups = 32, .bias = false}), Conv2d(64, 1, {.groups = groups, .bias = false}),
       BatchNorm(), ReLU(), MaxPool2d(2),
-      Conv2d(64, 3, {.pad = 1, .groups = 64, .bias = false}), Conv2d(128, 1, {.groups = groups, .bias = false}),
-      BatchNorm(), ReLU(), Linear(num_classes)}));
+      Conv2d(64, 3, {.pad = 1, .groups = 64, .bias = false}), Conv2d(64, 1, {.groups = groups, .bias = false}),
+      BatchNorm(), ReLU(), Flatten(), Linear(num_classes)}));
 }
 
-Variable GroupedCNN::forward(const Variable& x) {
-  // The last Linear reads the globally pooled features: apply the body, pool, then classify.
-  Sequential& net = *net_;
-  Variable h = x;
-  for (size_t i = 0; i + 1 < net.size(); ++i) h = net[i](h);
-  return net[net.size() - 1](functions::flatten(functions::global_avg_pool2d(h)));
-}
+Variable GroupedCNN::forward(const Variable& x) { return net_->forward(x); }
 
 }  // namespace dezero::layers
