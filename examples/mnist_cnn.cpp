@@ -27,7 +27,7 @@ namespace {
 
 struct Options {
   std::string device = "cpu", model = "lenet", optimizer = "adam", schedule = "cosine", data = DEZERO_MNIST_DIR,
-              out = ".";
+              out = ".", save, checkpoint, resume;
   int epochs = 3, threads = 0;
   int64_t batch_size = 64, groups = 4, limit = 0;
   double lr = 1e-3;
@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--data", o.data, "directory of the MNIST IDX files")->check(CLI::ExistingDirectory);
   app.add_option("--out", o.out, "directory for metrics.csv");
+  app.add_option("--save", o.save, "write the trained model's weights here (safetensors)");
+  app.add_option("--checkpoint", o.checkpoint, "write a checkpoint (model, optimizer, epoch) here after every epoch");
+  app.add_option("--resume", o.resume, "continue training from this checkpoint")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -104,6 +107,18 @@ int main(int argc, char** argv) {
     std::unique_ptr<O::Optimizer> optimizer = make_optimizer(o, *model);
     // Cosine annealing: epoch e trains at lr (1 + cos(pi (e - 1) / epochs)) / 2.
     O::CosineAnnealing schedule(*optimizer, o.epochs);
+    int first_epoch = 1;
+    if (!o.resume.empty()) {
+      const auto meta = O::load_checkpoint(o.resume, *model, *optimizer);
+      DZ_CHECK(meta.count("model") && meta.at("model") == o.model && meta.at("optimizer") == o.optimizer,
+               "mnist_cnn: {} was written for --model {} --optimizer {}", o.resume,
+               meta.count("model") ? meta.at("model") : "?", meta.count("optimizer") ? meta.at("optimizer") : "?");
+      const int done = std::stoi(meta.at("epoch"));
+      first_epoch = done + 1;
+      train_loader.set_epoch(done);  // the shuffling continues where it stopped
+      if (o.schedule == "cosine") schedule.set_epoch(done);
+      spdlog::info("resumed from {} after epoch {}", o.resume, done);
+    }
     spdlog::info("{} with {} parameters, {} on {} training / {} test images, batch {}, {} thread(s)",
                  model->name(), model->num_params(), o.optimizer, train.size(), test.size(), o.batch_size,
                  dezero::get_num_threads());
@@ -113,7 +128,7 @@ int main(int argc, char** argv) {
     csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second\n";
     const bool tty = ::isatty(STDERR_FILENO);
     const int64_t batches = train_loader.num_batches();
-    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
       const auto t0 = std::chrono::steady_clock::now();
       const double epoch_lr = optimizer->lr;
       double loss_sum = 0, correct = 0, seen = 0;
@@ -143,11 +158,18 @@ int main(int argc, char** argv) {
                    epoch, epoch_lr, loss_sum / seen, correct / seen, test_loss, test_acc, train_seconds,
                    seen / train_seconds);
       if (o.schedule == "cosine") schedule.step();
+      if (!o.checkpoint.empty())
+        O::save_checkpoint(o.checkpoint, *model, *optimizer,
+                           {{"epoch", std::to_string(epoch)}, {"model", o.model}, {"optimizer", o.optimizer}});
       csv << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f},{:.1f}\n", epoch, loss_sum / seen, correct / seen,
                          test_loss, test_acc, train_seconds, seen / train_seconds)
           << std::flush;
     }
     spdlog::info("metrics written to {}", (std::filesystem::path(o.out) / "metrics.csv").string());
+    if (!o.save.empty()) {
+      model->save(o.save);
+      spdlog::info("weights written to {}", o.save);
+    }
   } catch (const dezero::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -1,6 +1,6 @@
 #include "layers/layer.h"
 
-#include <set>
+#include <algorithm>
 
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -53,28 +53,51 @@ std::vector<std::pair<std::string, Tensor>> Layer::named_buffers() const {
   return out;
 }
 
+std::vector<std::pair<std::string, Tensor>> Layer::state_dict() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [n, p] : named_params()) out.emplace_back(n, p.data());
+  for (const auto& [n, b] : named_buffers()) out.emplace_back(n, b);
+  return out;
+}
+
 void Layer::save(const std::string& path) const {
   io::SafeTensors content;
-  for (const auto& [n, p] : named_params()) content.tensors.emplace_back(n, p.data());
-  for (const auto& [n, b] : named_buffers()) content.tensors.emplace_back(n, b);
+  content.tensors = state_dict();
   content.metadata["format"] = "dezero";
   io::save_safetensors(path, content);
 }
 
 void Layer::load(const std::string& path) {
-  const io::SafeTensors file = io::load_safetensors(path);
-  std::set<std::string> unused;
-  for (const auto& [n, t] : file.tensors) unused.insert(n);
+  const io::SafeTensors content = io::load_safetensors(path);
+  load_state_dict(content, "", path);
+  for (const auto& [n, t] : content.tensors)
+    DZ_CHECK(n.rfind("__", 0) == 0 || contains_name(n), "load: {} has tensor '{}' that the model does not have", path, n);
+}
+
+bool Layer::contains_name(const std::string& name) const {
+  std::vector<std::pair<std::string, Parameter>> params;
+  collect("", true, params);
+  for (const auto& [n, p] : params)
+    if (n == name) return true;
+  std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers;
+  collect_buffers("", buffers);
+  for (const auto& [n, b] : buffers)
+    if (n == name) return true;
+  return false;
+}
+
+void Layer::load_state_dict(const io::SafeTensors& content, const std::string& prefix, const std::string& source) {
   // Checks a file tensor against a model slot (undefined: a lazy size, take the file's).
   auto take = [&](const std::string& name, const Tensor& current) -> Tensor {
-    DZ_CHECK(unused.count(name), "load: {} has no tensor '{}' (model and file differ)", path, name);
-    unused.erase(name);
-    const Tensor& t = file.at(name);
+    const auto it = std::find_if(content.tensors.begin(), content.tensors.end(),
+                                 [&](const auto& e) { return e.first == prefix + name; });
+    DZ_CHECK(it != content.tensors.end(), "load: {} has no tensor '{}' (model and file differ)", source, prefix + name);
+    const Tensor& t = it->second;
     if (current.defined()) {
       DZ_CHECK(t.shape() == current.shape(), "load: '{}' has shape {} in {} but {} in the model", name,
-               to_string(t.shape()), path, to_string(current.shape()));
+               to_string(t.shape()), source, to_string(current.shape()));
       DZ_CHECK(t.dtype() == current.dtype(), "load: '{}' is {} in {} but {} in the model", name, to_string(t.dtype()),
-               path, to_string(current.dtype()));
+               source, to_string(current.dtype()));
       return t.to(current.device());
     }
     return t;
@@ -87,7 +110,6 @@ void Layer::load(const std::string& path) {
   std::vector<Tensor> new_params, new_buffers;
   for (auto& [n, p] : params) new_params.push_back(take(n, p.data()));
   for (auto& [n, b] : buffers) new_buffers.push_back(take(n, *b));
-  DZ_CHECK(unused.empty(), "load: {} has tensor '{}' that the model does not have", path, *unused.begin());
   for (size_t i = 0; i < params.size(); ++i) params[i].second.set_data(new_params[i]);
   for (size_t i = 0; i < buffers.size(); ++i) *buffers[i].second = new_buffers[i];
 }

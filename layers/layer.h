@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/variable.h"
+#include "io/safetensors.h"
 
 namespace dezero::layers {
 
@@ -38,6 +39,12 @@ class Layer {
   void clear_grads();
   /// Persistent non-trainable tensors (batch norm's running statistics), with dotted names.
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  /// Parameters and buffers by name (what save writes).
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  /// Takes every "<prefix><name>" tensor of content: names, shapes and dtypes must match (lazy
+  /// parameters take the file's shape); all are checked before anything changes. `source`
+  /// names the file in messages.
+  void load_state_dict(const io::SafeTensors& content, const std::string& prefix, const std::string& source);
   /// Writes parameters and buffers to a safetensors file (atomically), e.g. "net.0.W".
   void save(const std::string& path) const;
   /// Reads parameters and buffers written by save: names, shapes and dtypes must match (lazy,
@@ -63,6 +70,7 @@ class Layer {
 
  private:
   void add_layer(const std::string& name, std::shared_ptr<Layer> layer);
+  bool contains_name(const std::string& name) const;
   void collect(const std::string& prefix, bool all, std::vector<std::pair<std::string, Parameter>>& out) const;
   void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, std::shared_ptr<Tensor>>>& out) const;
 

@@ -1,5 +1,6 @@
 #include "layers/optimizers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <unordered_set>
@@ -32,6 +33,31 @@ Tensor& Optimizer::state(const Parameter& p, size_t i) {
   if (slots.size() <= i) slots.resize(i + 1);
   if (!slots[i].defined()) slots[i] = Tensor::zeros(p.shape(), p.dtype(), p.device());
   return slots[i];
+}
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict(const layers::Layer& model) const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, p] : model.named_params()) {
+    const auto it = state_.find(p.node());
+    if (it == state_.end()) continue;
+    for (size_t i = 0; i < it->second.size(); ++i)
+      if (it->second[i].defined()) out.emplace_back(fmt::format("{}.{}", name, i), it->second[i]);
+  }
+  return out;
+}
+
+void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensors& content, const std::string& prefix) {
+  state_.clear();
+  for (const auto& [name, p] : model.named_params()) {
+    for (size_t i = 0;; ++i) {
+      const std::string key = fmt::format("{}{}.{}", prefix, name, i);
+      const auto it = std::find_if(content.tensors.begin(), content.tensors.end(), [&](const auto& e) { return e.first == key; });
+      if (it == content.tensors.end()) break;
+      DZ_CHECK(it->second.dtype() == p.dtype(), "load_checkpoint: optimizer state '{}' is {} but the parameter is {}", key,
+               to_string(it->second.dtype()), to_string(p.dtype()));
+      state_[p.node()].push_back(it->second.to(p.device()));
+    }
+  }
 }
 
 // ---- Update rules ----
@@ -116,6 +142,29 @@ std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer& la
   };
 }
 
+// ---- Checkpoints ----
+
+void save_checkpoint(const std::string& path, const layers::Layer& model, const Optimizer& optimizer,
+                     std::map<std::string, std::string> metadata) {
+  io::SafeTensors content;
+  for (auto& [n, t] : model.state_dict()) content.tensors.emplace_back("model." + n, t);
+  for (auto& [n, t] : optimizer.state_dict(model)) content.tensors.emplace_back("optimizer." + n, t);
+  metadata["format"] = "dezero-checkpoint";
+  metadata["lr"] = fmt::format("{:.17g}", optimizer.lr);
+  content.metadata = std::move(metadata);
+  io::save_safetensors(path, content);
+}
+
+std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer) {
+  const io::SafeTensors content = io::load_safetensors(path);
+  DZ_CHECK(content.metadata.count("format") && content.metadata.at("format") == "dezero-checkpoint",
+           "load_checkpoint: {} is not a dezero checkpoint (no format metadata)", path);
+  model.load_state_dict(content, "model.", path);
+  optimizer.load_state_dict(model, content, "optimizer.");
+  optimizer.lr = std::stod(content.metadata.at("lr"));
+  return content.metadata;
+}
+
 // ---- Schedulers ----
 
 StepLR::StepLR(Optimizer& optimizer, int step_size, double gamma)
@@ -123,8 +172,10 @@ StepLR::StepLR(Optimizer& optimizer, int step_size, double gamma)
   DZ_CHECK(step_size >= 1, "StepLR: step_size must be positive; got {}", step_size);
 }
 
-void StepLR::step() {
-  ++epoch_;
+void StepLR::step() { set_epoch(epoch_ + 1); }
+
+void StepLR::set_epoch(int epoch) {
+  epoch_ = epoch;
   opt_.lr = base_lr_ * std::pow(gamma_, epoch_ / step_size_);
 }
 
@@ -133,8 +184,10 @@ CosineAnnealing::CosineAnnealing(Optimizer& optimizer, int t_max, double eta_min
   DZ_CHECK(t_max >= 1, "CosineAnnealing: t_max must be positive; got {}", t_max);
 }
 
-void CosineAnnealing::step() {
-  ++epoch_;
+void CosineAnnealing::step() { set_epoch(epoch_ + 1); }
+
+void CosineAnnealing::set_epoch(int epoch) {
+  epoch_ = epoch;
   const double t = std::min(epoch_, t_max_);
   opt_.lr = eta_min_ + (base_lr_ - eta_min_) * (1 + std::cos(std::numbers::pi * t / t_max_)) / 2;
 }

@@ -5,6 +5,8 @@
 
 #include <deque>
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +25,10 @@ class Optimizer {
 
   /// Runs the hooks, then updates every parameter that has a gradient (no graph is recorded).
   void update();
+  /// The per-parameter state, named "<parameter name>.<slot>" after model's parameter names.
+  std::vector<std::pair<std::string, Tensor>> state_dict(const layers::Layer& model) const;
+  /// Restores state_dict(model) from "<prefix><name>" tensors of content (missing ones start fresh).
+  void load_state_dict(const layers::Layer& model, const io::SafeTensors& content, const std::string& prefix);
   /// Adds a hook, run on the parameters with gradients before each update, in order.
   void add_hook(std::function<void(std::vector<Parameter>&)> hook);
   /// The learning rate (schedulers change it).
@@ -151,6 +157,8 @@ class StepLR {
   StepLR(Optimizer& optimizer, int step_size, double gamma = 0.1);
   void step();
   int epoch() const { return epoch_; }
+  /// Jumps to an epoch (resuming) and sets the learning rate for it.
+  void set_epoch(int epoch);
 
  private:
   Optimizer& opt_;
@@ -165,6 +173,8 @@ class CosineAnnealing {
   CosineAnnealing(Optimizer& optimizer, int t_max, double eta_min = 0);
   void step();
   int epoch() const { return epoch_; }
+  /// Jumps to an epoch (resuming) and sets the learning rate for it.
+  void set_epoch(int epoch);
 
  private:
   Optimizer& opt_;
@@ -172,5 +182,14 @@ class CosineAnnealing {
   double eta_min_, base_lr_;
   int epoch_ = 0;
 };
+
+// ---- Checkpoints ----
+
+/// Writes model parameters and buffers ("model.*"), the optimizer's state ("optimizer.*"), its
+/// learning rate and the given metadata (epoch, ...) to one safetensors file, atomically.
+void save_checkpoint(const std::string& path, const layers::Layer& model, const Optimizer& optimizer,
+                     std::map<std::string, std::string> metadata = {});
+/// Restores what save_checkpoint wrote into model and optimizer; returns the metadata.
+std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer);
 
 }  // namespace dezero::optimizers
