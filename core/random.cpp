@@ -1,8 +1,12 @@
 #include "core/random.h"
 
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <sstream>
+
+#include "core/error.h"
 
 #include "core/tensor.h"
 
@@ -25,6 +29,24 @@ GlobalGenerator& generator() {
 void manual_seed(uint64_t seed) {
   generator() = GlobalGenerator{};
   generator().engine.seed(seed);
+}
+
+std::string random_state() {
+  std::ostringstream os;
+  const GlobalGenerator& g = generator();
+  // The spare normal as its bit pattern: exact, and iostreams do not read hexfloat back.
+  os << g.engine << ' ' << g.has_spare << ' ' << std::bit_cast<uint64_t>(g.spare);
+  return os.str();
+}
+
+void set_random_state(const std::string& state) {
+  std::istringstream is(state);
+  GlobalGenerator g;
+  uint64_t spare_bits = 0;
+  is >> g.engine >> g.has_spare >> spare_bits;
+  DZ_CHECK(!is.fail(), "set_random_state: not a generator state written by random_state()");
+  g.spare = std::bit_cast<double>(spare_bits);
+  generator() = g;
 }
 
 namespace random {

@@ -101,6 +101,10 @@ std::string to_string(const Tensor& t);
 
 /// Seeds the global generator behind rand/randn/uniform (and dropout, initializers).
 void manual_seed(uint64_t seed);
+/// The global generator's full state as text (saved in checkpoints).
+std::string random_state();
+/// Restores a state from random_state(); throws on text it did not write.
+void set_random_state(const std::string& state);
 
 /// Sets the number of threads for every CPU kernel (one OpenMP pool, shared with GEMM).
 void set_num_threads(int n);

@@ -1,5 +1,6 @@
 // Trains a CNN on MNIST (the bundled original IDX files by default) and reports, per epoch, the
-// training loss and accuracy, the test accuracy, the time and images/s; writes metrics.csv.
+// training loss and accuracy, the test accuracy, the time and images/s; writes metrics.csv,
+// training_curves.png (with gnuplot) and filters.png (the first layer's filters).
 //   ./build/examples/mnist_cnn                         LeNet-style CNN, Adam, 3 epochs
 //   ./build/examples/mnist_cnn --model grouped --groups 4
 //   ./build/examples/mnist_cnn --model mlp --optimizer sgd --lr 0.1
@@ -8,13 +9,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include "dezero.h"
+#include "examples/plots.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;
@@ -63,6 +67,10 @@ std::pair<double, double> evaluate(L::Layer& model, D::DataLoader& loader) {
   model.train();
   return {loss / seen, correct / seen};
 }
+
+// Ctrl-C asks the training loop to stop after the current batch and save a checkpoint.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -124,9 +132,12 @@ int main(int argc, char** argv) {
                  dezero::get_num_threads());
 
     std::filesystem::create_directories(o.out);
-    std::ofstream csv(std::filesystem::path(o.out) / "metrics.csv");
-    csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second\n";
+    const auto csv_path = std::filesystem::path(o.out) / "metrics.csv";
+    const bool append = !o.resume.empty() && std::filesystem::exists(csv_path);  // a resumed run continues the file
+    std::ofstream csv(csv_path, append ? std::ios::app : std::ios::trunc);
+    if (!append) csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second\n";
     const bool tty = ::isatty(STDERR_FILENO);
+    std::signal(SIGINT, on_sigint);
     const int64_t batches = train_loader.num_batches();
     for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -134,6 +145,7 @@ int main(int argc, char** argv) {
       double loss_sum = 0, correct = 0, seen = 0;
       int64_t step = 0;
       for (auto [x, t] : train_loader) {
+        if (g_interrupted) break;
         const Variable y = (*model)(Variable(x));
         const Variable loss = F::softmax_cross_entropy(y, t);
         model->clear_grads();
@@ -152,6 +164,17 @@ int main(int argc, char** argv) {
           spdlog::info("epoch {} {:3.0f}%  loss {:.4f}", epoch, 100.0 * step / batches, loss_sum / seen);
       }
       if (tty) std::fprintf(stderr, "\r%*s\r", 60, "");
+      if (g_interrupted) {
+        // The checkpoint counts only finished epochs: --resume repeats this one from its start,
+        // with the weights as they are now.
+        const std::string path = o.checkpoint.empty() ? (std::filesystem::path(o.out) / "interrupted.safetensors").string()
+                                                      : o.checkpoint;
+        O::save_checkpoint(path, *model, *optimizer,
+                           {{"epoch", std::to_string(epoch - 1)}, {"model", o.model}, {"optimizer", o.optimizer},
+                            {"interrupted_at_batch", std::to_string(step)}});
+        spdlog::warn("interrupted in epoch {} after {} batches; checkpoint written to {} (use --resume)", epoch, step, path);
+        return 130;
+      }
       const double train_seconds = seconds_since(t0);
       const auto [test_loss, test_acc] = evaluate(*model, test_loader);
       spdlog::info("epoch {}: lr {:.2e} | train loss {:.4f} accuracy {:.4f} | test loss {:.4f} accuracy {:.4f} | {:.1f} s, {:.0f} images/s",
@@ -165,7 +188,19 @@ int main(int argc, char** argv) {
                          test_loss, test_acc, train_seconds, seen / train_seconds)
           << std::flush;
     }
-    spdlog::info("metrics written to {}", (std::filesystem::path(o.out) / "metrics.csv").string());
+    spdlog::info("metrics written to {}", csv_path.string());
+    csv.close();
+    std::string why;
+    const auto curves = std::filesystem::path(o.out) / "training_curves.png";
+    if (plot_training_curves(csv_path.string(), curves.string(), why))
+      spdlog::info("training curves drawn in {}", curves.string());
+    else
+      spdlog::info("no training curves: {}", why);
+    const auto filters = std::filesystem::path(o.out) / "filters.png";
+    if (write_filter_grid(model->params().front().data(), filters.string(), why))
+      spdlog::info("first-layer filters drawn in {}", filters.string());
+    else
+      spdlog::info("no filter picture: {}", why);
     if (!o.save.empty()) {
       model->save(o.save);
       spdlog::info("weights written to {}", o.save);

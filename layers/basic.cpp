@@ -34,7 +34,10 @@ void Linear::init_weight(int64_t in_size, DType dtype) {
 
 Variable Linear::forward(const Variable& x) {
   DZ_CHECK(x.ndim() >= 1, "Linear: input must have a feature dimension; got {}", to_string(x.shape()));
-  if (!W.initialized()) init_weight(x.size(-1), x.dtype());
+  if (!W.initialized()) {
+    init_weight(x.size(-1), x.dtype());
+    if (x.device() != Device::CPU) to(x.device());
+  }
   return functions::linear(x, W, b);
 }
 
@@ -66,7 +69,10 @@ void Conv2d::init_weight(int64_t in_channels, DType dtype) {
 
 Variable Conv2d::forward(const Variable& x) {
   DZ_CHECK(x.ndim() == 4, "Conv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
-  if (!W.initialized()) init_weight(x.size(1), x.dtype());
+  if (!W.initialized()) {
+    init_weight(x.size(1), x.dtype());
+    if (x.device() != Device::CPU) to(x.device());
+  }
   return functions::conv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups});
 }
 
@@ -76,6 +82,44 @@ std::string Conv2d::name() const {
                      pair_text(kernel_), pair_text(opt_.stride), pair_text(opt_.pad),
                      opt_.groups > 1 ? fmt::format(", groups={}", opt_.groups) : "",
                      opt_.dilation == Pair(1) ? "" : ", dilation=" + pair_text(opt_.dilation));
+}
+
+// ---- Deconv2d ----
+
+Deconv2d::Deconv2d(int64_t out_channels, Pair kernel, Deconv2dOptions options)
+    : out_channels_(out_channels), kernel_(kernel), opt_(options) {
+  DZ_CHECK(out_channels >= 1 && kernel.h >= 1 && kernel.w >= 1 && options.groups >= 1 &&
+               out_channels % options.groups == 0,
+           "Deconv2d: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels",
+           out_channels, kernel.h, kernel.w, options.groups);
+  W = register_parameter("W", Parameter::uninitialized("W"));
+  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
+  if (opt_.in_channels > 0) init_weight(opt_.in_channels, opt_.dtype);
+}
+
+void Deconv2d::init_weight(int64_t in_channels, DType dtype) {
+  DZ_CHECK(in_channels % opt_.groups == 0, "Deconv2d: input channels {} are not divisible by groups {}",
+           in_channels, opt_.groups);
+  // PyTorch's fan_in of a transposed conv weight (C, OC/groups, KH, KW): OC/groups * KH * KW.
+  const int64_t fan_in = out_channels_ / opt_.groups * kernel_.h * kernel_.w;
+  W.set_data(kaiming_uniform({in_channels, out_channels_ / opt_.groups, kernel_.h, kernel_.w}, fan_in, dtype));
+  if (opt_.bias) b.set_data(kaiming_uniform({out_channels_}, fan_in, dtype));
+}
+
+Variable Deconv2d::forward(const Variable& x) {
+  DZ_CHECK(x.ndim() == 4, "Deconv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
+  if (!W.initialized()) {
+    init_weight(x.size(1), x.dtype());
+    if (x.device() != Device::CPU) to(x.device());
+  }
+  return functions::deconv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups, opt_.output_padding});
+}
+
+std::string Deconv2d::name() const {
+  return fmt::format("Deconv2d({} -> {}, kernel={}, stride={}, pad={}{})",
+                     W.initialized() ? std::to_string(W.size(0)) : "?", out_channels_, pair_text(kernel_),
+                     pair_text(opt_.stride), pair_text(opt_.pad),
+                     opt_.groups > 1 ? fmt::format(", groups={}", opt_.groups) : "");
 }
 
 // ---- BatchNorm ----

@@ -57,6 +57,32 @@ class Conv2d : public Layer {
   Conv2dOptions opt_;
 };
 
+/// Options of Deconv2d.
+struct Deconv2dOptions {
+  Pair stride = 1;
+  Pair pad = 0;
+  Pair dilation = 1;
+  int64_t groups = 1;
+  Pair output_padding = 0;
+  bool bias = true;
+  int64_t in_channels = 0;  // 0: inferred from the first input
+  DType dtype = Float32;
+};
+/// Transposed convolution (PyTorch's ConvTranspose2d).  W (C, out_channels/groups, KH, KW).
+class Deconv2d : public Layer {
+ public:
+  Deconv2d(int64_t out_channels, Pair kernel, Deconv2dOptions options = {});
+  Variable forward(const Variable& x) override;
+  std::string name() const override;
+  Parameter W, b;
+
+ private:
+  void init_weight(int64_t in_channels, DType dtype);
+  int64_t out_channels_;
+  Pair kernel_;
+  Deconv2dOptions opt_;
+};
+
 /// Options of BatchNorm.
 struct BatchNormOptions {
   double decay = 0.9;  // running = decay * running + (1 - decay) * batch
@@ -78,6 +104,10 @@ class BatchNorm : public Layer {
   BatchNormOptions opt_;
   std::shared_ptr<Tensor> mean_, var_;
 };
+
+/// PyTorch's names: one BatchNorm handles (N, C) and (N, C, H, W).
+using BatchNorm1d = BatchNorm;
+using BatchNorm2d = BatchNorm;
 
 /// Inverted dropout in training mode, the identity in eval mode.
 class Dropout : public Layer {

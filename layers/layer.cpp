@@ -130,6 +130,19 @@ void Layer::clear_grads() {
   for (Parameter& p : params()) p.clear_grad();
 }
 
+void Layer::to(Device device) {
+  std::vector<std::pair<std::string, Parameter>> params;
+  collect("", false, params);
+  for (auto& [n, p] : params) {
+    p.clear_grad();
+    p.set_data(p.data().to(device));
+  }
+  std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers;
+  collect_buffers("", buffers);
+  for (auto& [n, b] : buffers)
+    if (b->defined()) *b = b->to(device);
+}
+
 void Layer::train(bool mode) {
   training_ = mode;
   for (auto& [n, l] : layers_) l->train(mode);

@@ -52,6 +52,8 @@ class Layer {
   void load(const std::string& path);
   /// Training mode (dropout on, batch_norm with batch statistics) for this layer and sub-layers.
   void train(bool mode = true);
+  /// Moves every parameter and buffer to device (gradients are dropped).
+  void to(Device device);
   /// Evaluation mode: train(false).
   void eval() { train(false); }
   bool training() const { return training_; }

@@ -151,6 +151,7 @@ void save_checkpoint(const std::string& path, const layers::Layer& model, const 
   for (auto& [n, t] : optimizer.state_dict(model)) content.tensors.emplace_back("optimizer." + n, t);
   metadata["format"] = "dezero-checkpoint";
   metadata["lr"] = fmt::format("{:.17g}", optimizer.lr);
+  metadata["random_state"] = random_state();  // dropout masks continue as in an uninterrupted run
   content.metadata = std::move(metadata);
   io::save_safetensors(path, content);
 }
@@ -162,6 +163,7 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, laye
   model.load_state_dict(content, "model.", path);
   optimizer.load_state_dict(model, content, "optimizer.");
   optimizer.lr = std::stod(content.metadata.at("lr"));
+  if (content.metadata.count("random_state")) set_random_state(content.metadata.at("random_state"));
   return content.metadata;
 }
 

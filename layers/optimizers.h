@@ -186,10 +186,12 @@ class CosineAnnealing {
 // ---- Checkpoints ----
 
 /// Writes model parameters and buffers ("model.*"), the optimizer's state ("optimizer.*"), its
-/// learning rate and the given metadata (epoch, ...) to one safetensors file, atomically.
+/// learning rate, the global random generator's state and the given metadata (epoch, ...) to
+/// one safetensors file, atomically.
 void save_checkpoint(const std::string& path, const layers::Layer& model, const Optimizer& optimizer,
                      std::map<std::string, std::string> metadata = {});
-/// Restores what save_checkpoint wrote into model and optimizer; returns the metadata.
+/// Restores what save_checkpoint wrote into model and optimizer (and the random generator);
+/// returns the metadata.
 std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer);
 
 }  // namespace dezero::optimizers

@@ -3,7 +3,7 @@
 # not root). The CUDA toolkit is optional: when /usr/local/cuda is present the CUDA backend is
 # built too.
 set -euo pipefail
-packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libstb-dev gnuplot-nox
           libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev graphviz)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 // Checkpoints: training 2 epochs equals training 1, checkpointing, and resuming for 1 in a
-// fresh model and optimizer — bit for bit on the CPU.
+// fresh model and optimizer — bit for bit on the CPU, dropout included (the random generator's
+// state travels in the checkpoint).
 
 #include "test_helpers.h"
 
@@ -16,7 +17,8 @@ namespace {
 
 std::unique_ptr<L::Sequential> small_cnn() {
   return std::make_unique<L::Sequential>(L::Sequential{
-      L::Conv2d(8, 3, {.pad = 1}), L::BatchNorm(), L::ReLU(), L::MaxPool2d(2), L::Flatten(), L::Linear(10)});
+      L::Conv2d(8, 3, {.pad = 1}), L::BatchNorm(), L::ReLU(), L::MaxPool2d(2), L::Flatten(), L::Dropout(0.3),
+      L::Linear(10)});
 }
 
 void train_epoch(L::Layer& model, O::Optimizer& opt, D::DataLoader& loader) {
@@ -71,6 +73,16 @@ TEST(CheckpointTest, ResumingEqualsTrainingStraightThrough) {
   }
   EXPECT_DZ_ERROR(O::load_checkpoint(std::string(DEZERO_FIXTURE_DIR) + "/safetensors/reference.safetensors", *c, opt_c),
                   ::testing::HasSubstr("not a dezero checkpoint"));
+}
+
+TEST(CheckpointTest, RandomStateRoundTrips) {
+  manual_seed(3);
+  Tensor::randn({3});  // leaves a spare normal in the generator
+  const std::string state = random_state();
+  const Tensor a = Tensor::randn({5}, Float64);
+  set_random_state(state);
+  EXPECT_TENSOR_NEAR(Tensor::randn({5}, Float64), a, 0);
+  EXPECT_DZ_ERROR(set_random_state("not a state"), ::testing::HasSubstr("set_random_state"));
 }
 
 }  // namespace

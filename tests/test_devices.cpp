@@ -52,6 +52,23 @@ TEST_F(DevicesTest, AutogradKeepsGradientsOnTheDevice) {
   EXPECT_EQ(F::accuracy(F::linear(x, W), labels).device(), Device::CUDA);
 }
 
+TEST_F(DevicesTest, LayersMoveToADeviceAndCreateLazyParametersThere) {
+  manual_seed(0);
+  namespace L = dezero::layers;
+  L::Sequential model{L::Linear(4), L::BatchNorm1d(), L::ReLU(), L::Linear(2)};
+  model(Variable(Tensor::randn({3, 5})));
+  model.to(Device::CUDA);
+  for (const Parameter& p : model.params()) EXPECT_EQ(p.device(), Device::CUDA) << p.name();
+  for (const auto& [n, b] : model.named_buffers()) EXPECT_EQ(b.device(), Device::CUDA) << n;
+  EXPECT_EQ(model(Variable(Tensor::randn({3, 5}).to(Device::CUDA))).device(), Device::CUDA);
+  L::Linear lazy(3);
+  lazy(Variable(Tensor::randn({2, 4}).to(Device::CUDA)));
+  EXPECT_EQ(lazy.W.device(), Device::CUDA);
+  EXPECT_DZ_ERROR(model(Variable(Tensor::randn({3, 5}))), HasSubstr("different devices"));
+  model.to(Device::CPU);
+  EXPECT_EQ(model.params()[0].device(), Device::CPU);
+}
+
 TEST(BackendOverrideTest, GuardRestoresThePreviousBackend) {
   {
     BackendOverrideGuard guard(Device::CUDA, cpu_backend());

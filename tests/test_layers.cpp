@@ -47,6 +47,20 @@ TEST(LayerTest, PyTorchDefaultInitializationIsReproducible) {
   EXPECT_DZ_ERROR(L::Conv2d(6, 3, {.groups = 4}), ::testing::HasSubstr("groups"));
 }
 
+TEST(LayerTest, Deconv2dLayerUpsamplesAndLearns) {
+  manual_seed(2);
+  L::Deconv2d up(4, 2, {.stride = 2, .groups = 2});
+  const Variable x(Tensor::randn({3, 6, 5, 5}));
+  const Variable y = up(x);
+  EXPECT_EQ(y.shape(), (Shape{3, 4, 10, 10}));
+  EXPECT_EQ(up.W.shape(), (Shape{6, 2, 2, 2}));
+  EXPECT_TENSOR_NEAR(y.data(), F::deconv2d(x, up.W, up.b, {.stride = 2, .groups = 2}).data(), 0);
+  EXPECT_LE(ops::max(ops::abs(up.W.data())).item(), 1 / std::sqrt(2.0 * 4));
+  F::sum(F::square(y)).backward();
+  EXPECT_TRUE(up.W.grad().defined());
+  EXPECT_TRUE(up.b.grad().defined());
+}
+
 TEST(LayerTest, TrainAndEvalModes) {
   manual_seed(1);
   L::Sequential model{L::Linear(4), L::BatchNorm(), L::Dropout(0.5)};
