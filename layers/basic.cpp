@@ -8,36 +8,53 @@
 namespace dezero::layers {
 namespace {
 
-// PyTorch's default init for weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-Tensor kaiming_uniform(const Shape& shape, int64_t fan_in, DType dtype) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(fan_in, 1)));
-  return Tensor::uniform(shape, -bound, bound, dtype);
+std::string pair_text(Pair p) { return fmt::format("({}, {})", p.h, p.w); }
+
+// The argument checks shared by Conv2d and Deconv2d.
+void check_conv_args(const char* op, int64_t out_channels, Pair kernel, int64_t groups) {
+  DZ_CHECK(out_channels >= 1 && kernel.h >= 1 && kernel.w >= 1 && groups >= 1 && out_channels % groups == 0,
+           "{}: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels", op,
+           out_channels, kernel.h, kernel.w, groups);
 }
 
-std::string pair_text(Pair p) { return fmt::format("({}, {})", p.h, p.w); }
+void check_in_channels(const char* op, int64_t in_channels, int64_t groups) {
+  DZ_CHECK(in_channels % groups == 0, "{}: input channels {} are not divisible by groups {}", op, in_channels,
+           groups);
+}
 
 }  // namespace
 
+// ---- WeightLayer ----
+
+WeightLayer::WeightLayer(bool bias) {
+  W = register_parameter("W", Parameter::uninitialized("W"));
+  if (bias) b = register_parameter("b", Parameter::uninitialized("b"));
+}
+
+void WeightLayer::ensure_weight(const Variable& x, int64_t in) {
+  if (W.initialized()) return;
+  init_weight(in, x.dtype());
+  if (x.device() != Device::CPU) to(x.device());
+}
+
+void WeightLayer::init_uniform(const Shape& w_shape, int64_t bias_size, int64_t fan_in, DType dtype) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(fan_in, 1)));
+  W.set_data(Tensor::uniform(w_shape, -bound, bound, dtype));
+  if (b.defined()) b.set_data(Tensor::uniform({bias_size}, -bound, bound, dtype));
+}
+
 // ---- Linear ----
 
-Linear::Linear(int64_t out_size, LinearOptions options) : out_size_(out_size), opt_(options) {
+Linear::Linear(int64_t out_size, LinearOptions options) : WeightLayer(options.bias), out_size_(out_size), opt_(options) {
   DZ_CHECK(out_size >= 1, "Linear: out_size must be positive; got {}", out_size);
-  W = register_parameter("W", Parameter::uninitialized("W"));
-  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
   if (opt_.in_size > 0) init_weight(opt_.in_size, opt_.dtype);
 }
 
-void Linear::init_weight(int64_t in_size, DType dtype) {
-  W.set_data(kaiming_uniform({in_size, out_size_}, in_size, dtype));
-  if (opt_.bias) b.set_data(kaiming_uniform({out_size_}, in_size, dtype));
-}
+void Linear::init_weight(int64_t in_size, DType dtype) { init_uniform({in_size, out_size_}, out_size_, in_size, dtype); }
 
 Variable Linear::forward(const Variable& x) {
   DZ_CHECK(x.ndim() >= 1, "Linear: input must have a feature dimension; got {}", to_string(x.shape()));
-  if (!W.initialized()) {
-    init_weight(x.size(-1), x.dtype());
-    if (x.device() != Device::CPU) to(x.device());
-  }
+  ensure_weight(x, x.size(-1));
   return functions::linear(x, W, b);
 }
 
@@ -49,30 +66,20 @@ std::string Linear::name() const {
 // ---- Conv2d ----
 
 Conv2d::Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options)
-    : out_channels_(out_channels), kernel_(kernel), opt_(options) {
-  DZ_CHECK(out_channels >= 1 && kernel.h >= 1 && kernel.w >= 1 && options.groups >= 1 &&
-               out_channels % options.groups == 0,
-           "Conv2d: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels",
-           out_channels, kernel.h, kernel.w, options.groups);
-  W = register_parameter("W", Parameter::uninitialized("W"));
-  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
+    : WeightLayer(options.bias), out_channels_(out_channels), kernel_(kernel), opt_(options) {
+  check_conv_args("Conv2d", out_channels, kernel, options.groups);
   if (opt_.in_channels > 0) init_weight(opt_.in_channels, opt_.dtype);
 }
 
 void Conv2d::init_weight(int64_t in_channels, DType dtype) {
-  DZ_CHECK(in_channels % opt_.groups == 0, "Conv2d: input channels {} are not divisible by groups {}",
-           in_channels, opt_.groups);
-  const int64_t fan_in = in_channels / opt_.groups * kernel_.h * kernel_.w;
-  W.set_data(kaiming_uniform({out_channels_, in_channels / opt_.groups, kernel_.h, kernel_.w}, fan_in, dtype));
-  if (opt_.bias) b.set_data(kaiming_uniform({out_channels_}, fan_in, dtype));
+  check_in_channels("Conv2d", in_channels, opt_.groups);
+  const int64_t per_group = in_channels / opt_.groups;
+  init_uniform({out_channels_, per_group, kernel_.h, kernel_.w}, out_channels_, per_group * kernel_.h * kernel_.w, dtype);
 }
 
 Variable Conv2d::forward(const Variable& x) {
   DZ_CHECK(x.ndim() == 4, "Conv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
-  if (!W.initialized()) {
-    init_weight(x.size(1), x.dtype());
-    if (x.device() != Device::CPU) to(x.device());
-  }
+  ensure_weight(x, x.size(1));
   return functions::conv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups});
 }
 
@@ -87,31 +94,21 @@ std::string Conv2d::name() const {
 // ---- Deconv2d ----
 
 Deconv2d::Deconv2d(int64_t out_channels, Pair kernel, Deconv2dOptions options)
-    : out_channels_(out_channels), kernel_(kernel), opt_(options) {
-  DZ_CHECK(out_channels >= 1 && kernel.h >= 1 && kernel.w >= 1 && options.groups >= 1 &&
-               out_channels % options.groups == 0,
-           "Deconv2d: need positive out_channels ({}), kernel ({}, {}) and groups ({}) dividing out_channels",
-           out_channels, kernel.h, kernel.w, options.groups);
-  W = register_parameter("W", Parameter::uninitialized("W"));
-  if (opt_.bias) b = register_parameter("b", Parameter::uninitialized("b"));
+    : WeightLayer(options.bias), out_channels_(out_channels), kernel_(kernel), opt_(options) {
+  check_conv_args("Deconv2d", out_channels, kernel, options.groups);
   if (opt_.in_channels > 0) init_weight(opt_.in_channels, opt_.dtype);
 }
 
 void Deconv2d::init_weight(int64_t in_channels, DType dtype) {
-  DZ_CHECK(in_channels % opt_.groups == 0, "Deconv2d: input channels {} are not divisible by groups {}",
-           in_channels, opt_.groups);
+  check_in_channels("Deconv2d", in_channels, opt_.groups);
   // PyTorch's fan_in of a transposed conv weight (C, OC/groups, KH, KW): OC/groups * KH * KW.
-  const int64_t fan_in = out_channels_ / opt_.groups * kernel_.h * kernel_.w;
-  W.set_data(kaiming_uniform({in_channels, out_channels_ / opt_.groups, kernel_.h, kernel_.w}, fan_in, dtype));
-  if (opt_.bias) b.set_data(kaiming_uniform({out_channels_}, fan_in, dtype));
+  const int64_t per_group = out_channels_ / opt_.groups;
+  init_uniform({in_channels, per_group, kernel_.h, kernel_.w}, out_channels_, per_group * kernel_.h * kernel_.w, dtype);
 }
 
 Variable Deconv2d::forward(const Variable& x) {
   DZ_CHECK(x.ndim() == 4, "Deconv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
-  if (!W.initialized()) {
-    init_weight(x.size(1), x.dtype());
-    if (x.device() != Device::CPU) to(x.device());
-  }
+  ensure_weight(x, x.size(1));
   return functions::deconv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups, opt_.output_padding});
 }
 

@@ -12,6 +12,24 @@
 
 namespace dezero::layers {
 
+/// A layer with a weight W and an optional bias b whose sizes may wait for the first input
+/// (DeZero's lazy Linear(out)): the one place that registers them, sizes them on the input's
+/// device, and draws PyTorch's default initialization.
+class WeightLayer : public Layer {
+ public:
+  Parameter W, b;
+
+ protected:
+  /// Registers W and, when bias, b, both uninitialized.
+  explicit WeightLayer(bool bias);
+  /// Sizes W and b for `in` input features or channels (on the CPU).
+  virtual void init_weight(int64_t in, DType dtype) = 0;
+  /// On the first call, init_weight(in, x's dtype) and moves the weights to x's device.
+  void ensure_weight(const Variable& x, int64_t in);
+  /// W (w_shape) and b (bias_size) uniform in +-1/sqrt(fan_in), as PyTorch's defaults.
+  void init_uniform(const Shape& w_shape, int64_t bias_size, int64_t fan_in, DType dtype);
+};
+
 /// Options of Linear.
 struct LinearOptions {
   int64_t in_size = 0;  // 0: inferred from the first input
@@ -19,15 +37,14 @@ struct LinearOptions {
   DType dtype = Float32;
 };
 /// y = x W + b.  x (N, I), W (I, O) (DeZero's layout), b (O).
-class Linear : public Layer {
+class Linear : public WeightLayer {
  public:
   explicit Linear(int64_t out_size, LinearOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
-  Parameter W, b;
 
  private:
-  void init_weight(int64_t in_size, DType dtype);
+  void init_weight(int64_t in_size, DType dtype) override;
   int64_t out_size_;
   LinearOptions opt_;
 };
@@ -43,15 +60,14 @@ struct Conv2dOptions {
   DType dtype = Float32;
 };
 /// 2-d convolution.  x (N, C, H, W) -> (N, out_channels, OH, OW); W (OC, C/groups, KH, KW).
-class Conv2d : public Layer {
+class Conv2d : public WeightLayer {
  public:
   Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
-  Parameter W, b;
 
  private:
-  void init_weight(int64_t in_channels, DType dtype);
+  void init_weight(int64_t in_channels, DType dtype) override;
   int64_t out_channels_;
   Pair kernel_;
   Conv2dOptions opt_;
@@ -69,15 +85,14 @@ struct Deconv2dOptions {
   DType dtype = Float32;
 };
 /// Transposed convolution (PyTorch's ConvTranspose2d).  W (C, out_channels/groups, KH, KW).
-class Deconv2d : public Layer {
+class Deconv2d : public WeightLayer {
  public:
   Deconv2d(int64_t out_channels, Pair kernel, Deconv2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
-  Parameter W, b;
 
  private:
-  void init_weight(int64_t in_channels, DType dtype);
+  void init_weight(int64_t in_channels, DType dtype) override;
   int64_t out_channels_;
   Pair kernel_;
   Deconv2dOptions opt_;
