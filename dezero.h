@@ -16,6 +16,8 @@
 #include "functions/functions.h"
 #include "functions/gradient_check.h"
 #include "io/npy.h"
+#include "io/file.h"
 #include "io/safetensors.h"
 #include "datasets/dataset.h"
+#include "datasets/idx.h"
 #include "layers/layers.h"

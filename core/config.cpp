@@ -12,6 +12,11 @@ bool& Config::train() {
   return flag;
 }
 
+bool& Config::detect_anomaly() {
+  static thread_local bool flag = false;
+  return flag;
+}
+
 GradModeGuard::GradModeGuard(bool enabled) : previous_(Config::enable_backprop()) {
   Config::enable_backprop() = enabled;
 }
@@ -21,5 +26,11 @@ GradModeGuard::~GradModeGuard() { Config::enable_backprop() = previous_; }
 TestModeGuard::TestModeGuard() : previous_(Config::train()) { Config::train() = false; }
 
 TestModeGuard::~TestModeGuard() { Config::train() = previous_; }
+
+DetectAnomalyGuard::DetectAnomalyGuard(bool enabled) : previous_(Config::detect_anomaly()) {
+  Config::detect_anomaly() = enabled;
+}
+
+DetectAnomalyGuard::~DetectAnomalyGuard() { Config::detect_anomaly() = previous_; }
 
 }  // namespace dezero

@@ -1,5 +1,6 @@
 #pragma once
-// Global switches, per thread: whether Functions record a graph, and train vs test mode.
+// Global switches, per thread: whether Functions record a graph, train vs test mode, and
+// anomaly detection.
 
 namespace dezero {
 
@@ -9,6 +10,8 @@ struct Config {
   static bool& enable_backprop();
   /// True in training mode (dropout active, batch_norm uses batch statistics).
   static bool& train();
+  /// When true, every Function's outputs and gradients are checked for NaN/Inf (DetectAnomalyGuard).
+  static bool& detect_anomaly();
 };
 
 /// Sets enable_backprop to `enabled` for a scope, restoring the previous value on exit.
@@ -37,6 +40,21 @@ class TestModeGuard {
   ~TestModeGuard();
   TestModeGuard(const TestModeGuard&) = delete;
   TestModeGuard& operator=(const TestModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// Anomaly detection inside the scope (torch.autograd.detect_anomaly): each Function's forward
+/// outputs and backward gradients are checked for NaN/Inf, and the first non-finite value throws
+/// a dezero::Error naming the Function that produced it and the chain of Functions that led to
+/// it. Off by default; leaving it off costs one flag test per Function.
+class DetectAnomalyGuard {
+ public:
+  explicit DetectAnomalyGuard(bool enabled = true);
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
 
  private:
   bool previous_;

@@ -77,6 +77,7 @@ void binary_inner(const T* a, int64_t sa, const T* b, int64_t sb, T* y, int64_t 
 
 template <class Op, class T>
 void binary_kernel(const Tensor& a, const Tensor& b, Tensor& out) {
+  if (out.numel() == 0) return;
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   T* py = out.data<T>();

@@ -159,6 +159,7 @@ void arg_reduce_kernel(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out) 
 
 template <class T>
 void permute_kernel(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out) {
+  if (out.numel() == 0) return;
   const T* px = x.data<T>();
   T* py = out.data<T>();
   const auto xs = contiguous_strides(x.shape());

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/anomaly.h"
 #include "core/arithmetic.h"
 #include "core/config.h"
 #include "core/function.h"
@@ -23,13 +24,17 @@ struct QueueItem {
 
 class Engine {
  public:
-  Engine(bool retain_grad, bool create_graph) : retain_grad_(retain_grad), create_graph_(create_graph) {}
+  Engine(bool retain_grad, bool create_graph)
+      : retain_grad_(retain_grad), create_graph_(create_graph), detect_anomaly_(Config::detect_anomaly()) {}
 
   // Nodes whose gradients are collected (dezero::grad) instead of written to .grad.
   void want(const Variable& v) { wanted_[v.node()] = Variable(); }
 
   void run(const std::vector<Variable>& roots, const std::vector<Variable>& seeds) {
     GradModeGuard mode(create_graph_);
+    // The Functions that backward steps and gradient sums run are checked through their results:
+    // a non-finite value is reported once, as the gradient of the step that made it.
+    DetectAnomalyGuard checked_per_step(false);
     for (size_t i = 0; i < roots.size(); ++i) accumulate(roots[i], seeds[i]);
     while (!queue_.empty()) {
       std::shared_ptr<Function> f = queue_.top().f;
@@ -55,7 +60,9 @@ class Engine {
         gys.push_back(Variable::constant(Tensor::zeros(m.shape, m.dtype, m.device)));
       }
     }
+    if (detect_anomaly_) detail::check_incoming_gradient_anomaly(f, gys);
     std::vector<Variable> gxs = f.backward(gys);
+    if (detect_anomaly_) detail::check_backward_anomaly(f, gxs);
     DZ_ASSERT(gxs.size() == f.inputs().size(), "{}: backward returned {} gradients for {} inputs",
               f.name(), gxs.size(), f.inputs().size());
     for (size_t i = 0; i < gxs.size(); ++i) {
@@ -104,7 +111,7 @@ class Engine {
     Variable(p.x).set_grad(old.defined() ? old + p.grad : p.grad);
   }
 
-  bool retain_grad_, create_graph_;
+  bool retain_grad_, create_graph_, detect_anomaly_;
   std::unordered_map<detail::Node*, Pending> pending_;
   std::unordered_map<detail::Node*, Variable> wanted_;
   std::priority_queue<QueueItem> queue_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/anomaly.h"
 #include "core/config.h"
 
 namespace dezero {
@@ -16,6 +17,7 @@ std::vector<Variable> Function::apply(std::vector<Variable> inputs) {
     any_requires_grad |= inputs[i].requires_grad();
   }
   std::vector<Tensor> ys = forward(xs);
+  if (Config::detect_anomaly()) detail::check_forward_anomaly(*this, inputs, ys);
   std::vector<Variable> outputs;
   outputs.reserve(ys.size());
   for (Tensor& y : ys) outputs.emplace_back(std::move(y));

@@ -47,8 +47,13 @@ int64_t flat_index(const Shape& shape, const std::vector<int64_t>& index, const 
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t d : shape)
+  // Strides and byte offsets must fit in int64 even when a zero dimension makes the tensor empty.
+  int64_t span = static_cast<int64_t>(dtype_size(dtype));
+  for (int64_t d : shape) {
     DZ_CHECK(d >= 0, "empty: negative dimension in shape {}", to_string(shape));
+    DZ_CHECK(!__builtin_mul_overflow(span, std::max<int64_t>(d, 1), &span),
+             "empty: shape {} is too large to address", to_string(shape));
+  }
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;

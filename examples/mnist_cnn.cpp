@@ -36,6 +36,7 @@ struct Options {
   int64_t batch_size = 64, groups = 4, limit = 0;
   double lr = 1e-3;
   uint64_t seed = 0;
+  bool detect_anomaly = false;
 };
 
 std::unique_ptr<L::Layer> make_model(const Options& o) {
@@ -100,10 +101,13 @@ int main(int argc, char** argv) {
   app.add_option("--save", o.save, "write the trained model's weights here (safetensors)");
   app.add_option("--checkpoint", o.checkpoint, "write a checkpoint (model, optimizer, epoch) here after every epoch");
   app.add_option("--resume", o.resume, "continue training from this checkpoint")->check(CLI::ExistingFile);
+  app.add_flag("--detect-anomaly", o.detect_anomaly,
+               "check every function's outputs and gradients for NaN/Inf and stop at the first one (slower)");
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (o.threads > 0) dezero::set_num_threads(o.threads);
+    const dezero::DetectAnomalyGuard anomaly(o.detect_anomaly);
     const dezero::Device device = o.device == "cuda" ? dezero::Device::CUDA : dezero::Device::CPU;
     dezero::manual_seed(o.seed);
     const D::MNIST train(o.data, true, o.limit), test(o.data, false);

@@ -1,67 +1,118 @@
 #include "io/npy.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/ops.h"
+#include "io/file.h"
 
 namespace dezero::io {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  DZ_CHECK(f.good(), "load_npy: cannot open {}: {}", path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// The value text after 'key': in the header dict (up to the next top-level comma or brace).
-std::string dict_value(const std::string& header, const std::string& key, const std::string& path) {
-  const std::string quoted = "'" + key + "'";
-  const size_t k = header.find(quoted);
-  DZ_CHECK(k != std::string::npos, "load_npy: {}: header has no '{}' field", path, key);
-  size_t i = header.find(':', k + quoted.size());
-  DZ_CHECK(i != std::string::npos, "load_npy: {}: malformed '{}' field", path, key);
-  ++i;
-  while (i < header.size() && header[i] == ' ') ++i;
-  size_t j = i;
-  if (j < header.size() && header[j] == '(') {
-    j = header.find(')', j);
-    DZ_CHECK(j != std::string::npos, "load_npy: {}: unterminated shape", path);
-    return header.substr(i, j - i + 1);
-  }
-  while (j < header.size() && header[j] != ',' && header[j] != '}') ++j;
-  return header.substr(i, j - i);
-}
-
-Shape parse_shape(std::string text, const std::string& path) {
-  DZ_CHECK(text.size() >= 2 && text.front() == '(' && text.back() == ')', "load_npy: {}: bad shape {}", path, text);
+// The header dict, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, read
+// strictly: exactly these three keys, each once, Python literal syntax, nothing after the '}'
+// but the padding spaces and newline.
+struct Header {
+  std::string descr;
+  bool fortran_order = false;
   Shape shape;
-  std::string item;
-  std::istringstream ss(text.substr(1, text.size() - 2));
-  while (std::getline(ss, item, ',')) {
-    const size_t a = item.find_first_not_of(" L"), b = item.find_last_not_of(" L");
-    if (a == std::string::npos) continue;
-    const std::string digits = item.substr(a, b - a + 1);
-    DZ_CHECK(!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos && digits.size() <= 18,
-             "load_npy: {}: bad dimension '{}' in shape {}", path, digits, text);
-    shape.push_back(std::stoll(digits));
+};
+
+class HeaderParser {
+ public:
+  HeaderParser(std::string_view text, const std::string& path) : s_(text), path_(path) {}
+
+  Header parse() {
+    Header h;
+    bool seen[3] = {false, false, false};
+    expect('{');
+    while (skip_space() != '}') {
+      const std::string key = string_literal();
+      expect(':');
+      if (key == "descr") {
+        mark(seen[0], key);
+        h.descr = string_literal();
+      } else if (key == "fortran_order") {
+        mark(seen[1], key);
+        h.fortran_order = boolean();
+      } else if (key == "shape") {
+        mark(seen[2], key);
+        h.shape = tuple();
+      } else {
+        fail(fmt::format("unexpected key '{}'", key));
+      }
+      if (skip_space() != ',') break;
+      ++i_;
+    }
+    expect('}');
+    for (; i_ < s_.size(); ++i_)
+      if (s_[i_] != ' ' && s_[i_] != '\n') fail("text after the closing brace");
+    if (!seen[0] || !seen[1] || !seen[2]) fail("it needs the keys 'descr', 'fortran_order' and 'shape'");
+    return h;
   }
-  return shape;
-}
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    DZ_THROW("load_npy: {}: malformed header at byte {}: {}", path_, i_, why);
+  }
+  void mark(bool& seen, const std::string& key) {
+    if (seen) fail(fmt::format("key '{}' appears twice", key));
+    seen = true;
+  }
+  char skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n')) ++i_;
+    return i_ < s_.size() ? s_[i_] : '\0';
+  }
+  void expect(char c) {
+    if (skip_space() != c) fail(fmt::format("expected '{}'", c));
+    ++i_;
+  }
+  std::string string_literal() {
+    const char quote = skip_space();
+    if (quote != '\'' && quote != '"') fail("expected a string");
+    const size_t end = s_.find(quote, ++i_);
+    if (end == std::string_view::npos) fail("unterminated string");
+    std::string out(s_.substr(i_, end - i_));
+    i_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    skip_space();
+    for (const auto& [word, value] : {std::pair{"True", true}, std::pair{"False", false}})
+      if (s_.substr(i_, std::strlen(word)) == word) {
+        i_ += std::strlen(word);
+        return value;
+      }
+    fail("expected True or False");
+  }
+  // (), (3,), (2, 3): non-negative integers of at most 18 digits.
+  Shape tuple() {
+    Shape shape;
+    expect('(');
+    while (skip_space() != ')') {
+      const size_t start = i_;
+      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+      if (i_ == start || i_ - start > 18) fail("bad dimension in the shape");
+      shape.push_back(std::stoll(std::string(s_.substr(start, i_ - start))));
+      if (skip_space() == 'L') ++i_;  // Python 2's long suffix
+      if (skip_space() != ',') break;
+      ++i_;
+    }
+    expect(')');
+    return shape;
+  }
+
+  std::string_view s_;
+  const std::string& path_;
+  size_t i_ = 0;
+};
 
 // Element count and byte size with overflow checks (a header may claim anything).
 size_t checked_bytes(const Shape& shape, size_t item, const std::string& path) {
@@ -70,6 +121,15 @@ size_t checked_bytes(const Shape& shape, size_t item, const std::string& path) {
     DZ_CHECK(!__builtin_mul_overflow(n, static_cast<size_t>(d), &n), "load_npy: {}: shape {} is too large",
              path, to_string(shape));
   return n;
+}
+
+// The item size of a descr that decode() reads: a byte order, then f4 f8 i1-8 u1-8 or b1.
+int item_size(const std::string& descr, const std::string& path) {
+  static const std::string kReadable[] = {"f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "b1"};
+  const bool ok = descr.size() == 3 && std::string("<>|=").find(descr[0]) != std::string::npos &&
+                  std::find(std::begin(kReadable), std::end(kReadable), descr.substr(1)) != std::end(kReadable);
+  DZ_CHECK(ok, "load_npy: {}: unsupported dtype '{}' (float32/64, integers and bool are read)", path, descr);
+  return descr[2] - '0';
 }
 
 template <class T>
@@ -87,9 +147,8 @@ T load_le(const char* p, bool swap) {
 
 // Converts raw element bytes of a numpy dtype into doubles (or copies floats directly).
 Tensor decode(const char* data, const std::string& descr, const Shape& shape, const std::string& path) {
-  DZ_CHECK(descr.size() >= 3, "load_npy: {}: bad dtype '{}'", path, descr);
   const char order = descr[0], kind = descr[1];
-  const int size = std::atoi(descr.c_str() + 2);
+  const int size = item_size(descr, path);
   const bool swap = (order == '>' && std::endian::native == std::endian::little) ||
                     (order == '<' && std::endian::native == std::endian::big);
   DZ_CHECK(order == '<' || order == '>' || order == '|' || order == '=', "load_npy: {}: bad byte order in '{}'",
@@ -122,13 +181,10 @@ Tensor decode(const char* data, const std::string& descr, const Shape& shape, co
   return t;
 }
 
-int item_size(const std::string& descr) { return descr.size() >= 3 ? std::atoi(descr.c_str() + 2) : 0; }
-
 }  // namespace
 
-Tensor load_npy(const std::string& path) {
-  const std::string bytes = read_file(path);
-  DZ_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, kMagic, 6) == 0, "load_npy: {} is not a .npy file (bad magic)",
+Tensor parse_npy(std::string_view bytes, const std::string& path) {
+  DZ_CHECK(bytes.size() >= 10 && bytes.substr(0, 6) == std::string_view(kMagic, 6), "load_npy: {} is not a .npy file (bad magic)",
            path);
   const int major = static_cast<uint8_t>(bytes[6]);
   DZ_CHECK(major >= 1 && major <= 3, "load_npy: {}: unsupported format version {}", path, major);
@@ -139,24 +195,20 @@ Tensor load_npy(const std::string& path) {
   const size_t data_start = 8 + len_bytes + header_len;
   DZ_CHECK(data_start <= bytes.size(), "load_npy: {}: header length {} runs past the end of the file ({} bytes)",
            path, header_len, bytes.size());
-  const std::string header = bytes.substr(8 + len_bytes, header_len);
-  std::string descr = dict_value(header, "descr", path);
-  DZ_CHECK(descr.size() >= 2 && descr.front() == '\'' && descr.back() == '\'', "load_npy: {}: bad descr {}", path,
-           descr);
-  descr = descr.substr(1, descr.size() - 2);
-  const std::string fortran = dict_value(header, "fortran_order", path);
-  DZ_CHECK(fortran == "False" || fortran == "True", "load_npy: {}: bad fortran_order {}", path, fortran);
-  Shape shape = parse_shape(dict_value(header, "shape", path), path);
-  const int item = item_size(descr);
-  DZ_CHECK(item > 0, "load_npy: {}: bad dtype '{}'", path, descr);
+  const Header header = HeaderParser(bytes.substr(8 + len_bytes, header_len), path).parse();
+  const std::string& descr = header.descr;
+  const Shape& shape = header.shape;
+  const int item = item_size(descr, path);
   const size_t need = checked_bytes(shape, static_cast<size_t>(item), path);
   DZ_CHECK(bytes.size() - data_start == need, "load_npy: {}: {} data bytes for shape {} of '{}' (need {})", path,
            bytes.size() - data_start, to_string(shape), descr, need);
-  if (fortran == "False") return decode(bytes.data() + data_start, descr, shape, path);
+  if (!header.fortran_order) return decode(bytes.data() + data_start, descr, shape, path);
   // Column-major data is the row-major data of the reversed shape, transposed.
   const Shape reversed(shape.rbegin(), shape.rend());
   return ops::transpose(decode(bytes.data() + data_start, descr, reversed, path));
 }
+
+Tensor load_npy(const std::string& path) { return parse_npy(read_file(path, "load_npy"), path); }
 
 void save_npy(const std::string& path, const Tensor& t) {
   DZ_CHECK(t.defined(), "save_npy: the tensor is undefined ({})", path);
@@ -168,25 +220,14 @@ void save_npy(const std::string& path, const Tensor& t) {
   const size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
   static_assert(std::endian::native == std::endian::little, "save_npy writes little-endian data");
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    DZ_CHECK(f.good(), "save_npy: cannot write {}: {}", tmp, std::strerror(errno));
+  atomic_write(path, "save_npy", [&](FileSink& f) {
     const uint16_t len = static_cast<uint16_t>(header.size());
-    f.write(kMagic, 6);
-    f.put(1);
-    f.put(0);
-    f.put(static_cast<char>(len & 0xFF));
-    f.put(static_cast<char>(len >> 8));
-    f << header;
-    f.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(host.nbytes()));
-    f.flush();
-    DZ_CHECK(f.good(), "save_npy: writing {} failed: {}", tmp, std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp);
-  DZ_CHECK(!ec, "save_npy: cannot rename {} to {}: {}", tmp, path, ec.message());
+    const char preamble[10] = {kMagic[0], kMagic[1], kMagic[2], kMagic[3], kMagic[4], kMagic[5], 1, 0,
+                               static_cast<char>(len & 0xFF), static_cast<char>(len >> 8)};
+    f.write(preamble, sizeof(preamble));
+    f.write(header);
+    f.write(host.raw_data(), host.nbytes());
+  });
 }
 
 }  // namespace dezero::io

@@ -2,6 +2,7 @@
 // NumPy .npy files: one array per file, readable and writable by numpy.load / numpy.save.
 
 #include <string>
+#include <string_view>
 
 #include "core/tensor.h"
 
@@ -12,8 +13,11 @@ namespace dezero::io {
 /// Malformed or truncated files throw a dezero::Error naming the file and the field.
 Tensor load_npy(const std::string& path);
 
-/// Writes t as a .npy file (version 1.0, C order, '<f4' or '<f8'); atomic: the data goes to a
-/// temporary file that is renamed over path only when complete.
+/// load_npy on bytes already in memory; `name` stands for the file in errors.
+Tensor parse_npy(std::string_view bytes, const std::string& name);
+
+/// Writes t as a .npy file (version 1.0, C order, '<f4' or '<f8'); atomic (io::atomic_write): a
+/// crash mid-save leaves the previous file intact.
 void save_npy(const std::string& path, const Tensor& t);
 
 }  // namespace dezero::io

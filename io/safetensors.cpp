@@ -1,16 +1,11 @@
 #include "io/safetensors.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/file.h"
 
 namespace dezero::io {
 namespace {
@@ -18,14 +13,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeader = uint64_t{100} << 20;  // the format's own limit is 100 MB
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  DZ_CHECK(f.good(), "load_safetensors: cannot open {}: {}", path, std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -53,25 +40,20 @@ void save_safetensors(const std::string& path, const SafeTensors& content) {
   if (!content.metadata.empty()) header["__metadata__"] = content.metadata;
   std::string text = header.dump();
   text += std::string((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    DZ_CHECK(f.good(), "save_safetensors: cannot write {}: {}", tmp, std::strerror(errno));
-    const uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) f.put(static_cast<char>((n >> (8 * i)) & 0xFF));
-    f << text;
-    for (const Tensor& t : host) f.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-    f.flush();
-    DZ_CHECK(f.good(), "save_safetensors: writing {} failed: {}", tmp, std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp);
-  DZ_CHECK(!ec, "save_safetensors: cannot rename {} to {}: {}", tmp, path, ec.message());
+  atomic_write(path, "save_safetensors", [&](FileSink& f) {
+    char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((uint64_t{text.size()} >> (8 * i)) & 0xFF);
+    f.write(length, 8);
+    f.write(text);
+    for (const Tensor& t : host) f.write(t.raw_data(), t.nbytes());
+  });
 }
 
 SafeTensors load_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path);
+  return parse_safetensors(read_file(path, "load_safetensors"), path);
+}
+
+SafeTensors parse_safetensors(std::string_view bytes, const std::string& path) {
   DZ_CHECK(bytes.size() >= 8, "load_safetensors: {} is too short ({} bytes) for a header length", path, bytes.size());
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
@@ -130,6 +112,16 @@ SafeTensors load_safetensors(const std::string& path) {
   std::vector<size_t> order(out.tensors.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return starts[a] < starts[b]; });
+  // As the format requires (and Python's reader checks): the tensors tile the data, no overlaps, no holes.
+  uint64_t covered = 0;
+  for (size_t i : order) {
+    const Tensor& t = out.tensors[i].second;
+    DZ_CHECK(starts[i] == covered, "load_safetensors: {}: tensor '{}' starts at data byte {}, expected {} "
+             "(tensors must not overlap or leave holes)", path, out.tensors[i].first, starts[i], covered);
+    covered += t.nbytes();
+  }
+  DZ_CHECK(covered == data_size, "load_safetensors: {}: the tensors cover {} of {} data bytes", path, covered,
+           data_size);
   std::vector<std::pair<std::string, Tensor>> sorted;
   for (size_t i : order) sorted.push_back(std::move(out.tensors[i]));
   out.tensors = std::move(sorted);

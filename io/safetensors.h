@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,13 +21,16 @@ struct SafeTensors {
   const Tensor& at(const std::string& name) const;
 };
 
-/// Writes tensors (float32/float64, any device) and metadata atomically: a temporary file is
-/// renamed over path only when complete, so a crash never leaves a half-written file.
+/// Writes tensors (float32/float64, any device) and metadata atomically (io::atomic_write): a
+/// crash mid-save leaves the previous file intact, never a half-written one.
 void save_safetensors(const std::string& path, const SafeTensors& content);
 
 /// Reads a file: F32 and F64 tensors. A truncated or malformed file, an unknown dtype, a shape
 /// that disagrees with its byte range, or an offset outside the data is a dezero::Error naming
 /// the file and the tensor, never a crash or an over-read.
 SafeTensors load_safetensors(const std::string& path);
+
+/// load_safetensors on bytes already in memory; `name` stands for the file in errors.
+SafeTensors parse_safetensors(std::string_view bytes, const std::string& name);
 
 }  // namespace dezero::io

@@ -1,7 +1,9 @@
 #include "layers/optimizers.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <numbers>
 #include <unordered_set>
 
@@ -47,7 +49,8 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict(const layers::
 }
 
 void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensors& content, const std::string& prefix) {
-  state_.clear();
+  // Everything is checked before the state changes: a bad file leaves the optimizer as it was.
+  std::unordered_map<const void*, std::deque<Tensor>> loaded;
   for (const auto& [name, p] : model.named_params()) {
     for (size_t i = 0;; ++i) {
       const std::string key = fmt::format("{}{}.{}", prefix, name, i);
@@ -55,9 +58,12 @@ void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensor
       if (it == content.tensors.end()) break;
       DZ_CHECK(it->second.dtype() == p.dtype(), "load_checkpoint: optimizer state '{}' is {} but the parameter is {}", key,
                to_string(it->second.dtype()), to_string(p.dtype()));
-      state_[p.node()].push_back(it->second.to(p.device()));
+      DZ_CHECK(it->second.shape() == p.shape(), "load_checkpoint: optimizer state '{}' has shape {} but the parameter {}",
+               key, to_string(it->second.shape()), to_string(p.shape()));
+      loaded[p.node()].push_back(it->second.to(p.device()));
     }
   }
+  state_ = std::move(loaded);
 }
 
 // ---- Update rules ----
@@ -156,14 +162,56 @@ void save_checkpoint(const std::string& path, const layers::Layer& model, const 
   io::save_safetensors(path, content);
 }
 
+namespace {
+
+// The learning rate written by save_checkpoint: a finite, non-negative number, all of the text.
+double parse_lr(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  const auto it = metadata.find("lr");
+  DZ_CHECK(it != metadata.end(), "load_checkpoint: {} has no 'lr' metadata", path);
+  const char* text = it->second.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const double lr = std::strtod(text, &end);
+  DZ_CHECK(end != text && *end == '\0' && errno == 0 && std::isfinite(lr) && lr >= 0,
+           "load_checkpoint: {}: bad 'lr' metadata '{}'", path, it->second);
+  return lr;
+}
+
+// Each optimizer state "optimizer.<param>.<i>" must match "model.<param>" in shape and dtype, so
+// that once the model has loaded, loading the optimizer cannot fail half-way.
+void check_optimizer_entries(const io::SafeTensors& content, const std::string& path) {
+  for (const auto& [key, t] : content.tensors) {
+    if (key.rfind("optimizer.", 0) != 0) continue;
+    const size_t dot = key.rfind('.');
+    const std::string param = "model." + key.substr(10, dot - 10);
+    const auto it = std::find_if(content.tensors.begin(), content.tensors.end(), [&](const auto& e) { return e.first == param; });
+    DZ_CHECK(it != content.tensors.end(), "load_checkpoint: {}: optimizer state '{}' has no parameter '{}'", path, key,
+             param);
+    DZ_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(),
+             "load_checkpoint: {}: optimizer state '{}' is {} {} but '{}' is {} {}", path, key, to_string(t.dtype()),
+             to_string(t.shape()), param, to_string(it->second.dtype()), to_string(it->second.shape()));
+  }
+}
+
+}  // namespace
+
 std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer) {
   const io::SafeTensors content = io::load_safetensors(path);
   DZ_CHECK(content.metadata.count("format") && content.metadata.at("format") == "dezero-checkpoint",
            "load_checkpoint: {} is not a dezero checkpoint (no format metadata)", path);
-  model.load_state_dict(content, "model.", path);
-  optimizer.load_state_dict(model, content, "optimizer.");
-  optimizer.lr = std::stod(content.metadata.at("lr"));
+  // Everything that can fail is checked first: a bad file changes nothing.
+  const double lr = parse_lr(content.metadata, path);
+  check_optimizer_entries(content, path);
+  const std::string previous_random_state = random_state();
   if (content.metadata.count("random_state")) set_random_state(content.metadata.at("random_state"));
+  try {
+    model.load_state_dict(content, "model.", path);
+  } catch (...) {
+    set_random_state(previous_random_state);
+    throw;
+  }
+  optimizer.load_state_dict(model, content, "optimizer.");
+  optimizer.lr = lr;
   return content.metadata;
 }
 
