@@ -8,8 +8,11 @@ namespace dezero {
 
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  bool overflow = false;
+  for (int64_t d : shape) overflow |= __builtin_mul_overflow(n, d, &n);
+  if (!overflow) return n;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;  // e.g. (0, 2^62, 2^62)
+  DZ_THROW("numel: shape {} has more than 2^63 elements", to_string(shape));
 }
 
 std::string to_string(const Shape& shape) {

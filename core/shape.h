@@ -10,7 +10,7 @@ namespace dezero {
 /// Dimensions of a tensor; () is a scalar.
 using Shape = std::vector<int64_t>;
 
-/// Number of elements of a shape (1 for a scalar).
+/// Number of elements of a shape (1 for a scalar); throws when it does not fit in int64.
 int64_t numel(const Shape& shape);
 
 /// NumPy's spelling: "(2, 3)", "(3,)", "()".

@@ -69,7 +69,8 @@ class Variable {
 
   /// Backpropagates d(this)/d(leaf) into every reachable leaf's grad (accumulating).
   /// retain_grad keeps intermediate gradients; create_graph records the backward pass so the
-  /// gradients can be differentiated again.
+  /// gradients can be differentiated again (such a grad references its leaf through its graph,
+  /// as in PyTorch: clear_grad() when done, or use dezero::grad, which never writes .grad).
   void backward(bool retain_grad = false, bool create_graph = false) const;
   /// Cuts the link to the creator (this becomes a leaf).
   void unchain() const;

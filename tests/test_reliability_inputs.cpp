@@ -101,6 +101,17 @@ TEST(NpyInputTest, EmptyArrayWithHugeDimensionsIsAnError) {
   EXPECT_DZ_ERROR(io::parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 999999999999999999, "
                                     "999999999999999999), }", ""), "z.npy"),
                   HasSubstr("too large"));
+  // Fuzzer finding: in Fortran order the reversed shape's element count overflowed (signed
+  // overflow in numel) before the zero dimension was reached.
+  EXPECT_DZ_ERROR(io::parse_npy(npy("{'descr': '=i8', 'fortran_order': True, 'shape': (0, 21, 3, 555555555555121, "
+                                    "555555)}", ""), "f.npy"),
+                  HasSubstr("too large"));
+}
+
+TEST(ShapeInputTest, NumelOfAnOverflowingShapeThrowsAndZeroWins) {
+  EXPECT_EQ(numel({0, int64_t{1} << 62, int64_t{1} << 62}), 0);
+  EXPECT_EQ(numel({int64_t{1} << 62, int64_t{1} << 62, 0}), 0);
+  EXPECT_DZ_ERROR(numel({int64_t{1} << 62, 4}), HasSubstr("more than 2^63 elements"));
 }
 
 // ---- safetensors ----
