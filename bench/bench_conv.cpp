@@ -5,29 +5,19 @@
 
 #include <benchmark/benchmark.h>
 
-#include "dezero.h"
+#include "bench/bench_common.h"
 
 namespace F = dezero::functions;
 using dezero::Tensor;
 using dezero::Variable;
+using dezero::bench::kConvConfigs;
+using dezero::bench::label;
+using dezero::bench::ConvConfig;
 
 namespace {
 
-struct ConvConfig {
-  int64_t N, C, H, W, OC, k, stride, pad, groups;
-};
-
-const ConvConfig kConfigs[] = {
-    {64, 1, 28, 28, 32, 3, 1, 1, 1},   {64, 32, 14, 14, 64, 3, 1, 1, 1},  {64, 32, 14, 14, 64, 3, 1, 1, 4},
-    {64, 64, 14, 14, 64, 3, 1, 1, 64}, {32, 64, 56, 56, 64, 3, 1, 1, 1},  {32, 128, 28, 28, 128, 3, 1, 1, 32},
-};
-
-std::string label(const ConvConfig& c) {
-  return fmt::format("({},{},{},{},{},{},{},{},{})", c.N, c.C, c.H, c.W, c.OC, c.k, c.stride, c.pad, c.groups);
-}
-
 void BM_Conv2dForwardBackward(benchmark::State& state) {
-  const ConvConfig& c = kConfigs[state.range(0)];
+  const ConvConfig& c = kConvConfigs[state.range(0)];
   dezero::set_num_threads(static_cast<int>(state.range(1)));
   dezero::manual_seed(0);
   Variable x(Tensor::randn({c.N, c.C, c.H, c.W})), W(Tensor::randn({c.OC, c.C / c.groups, c.k, c.k}));
@@ -44,7 +34,7 @@ void BM_Conv2dForwardBackward(benchmark::State& state) {
 }
 
 void BM_Conv2dForward(benchmark::State& state) {
-  const ConvConfig& c = kConfigs[state.range(0)];
+  const ConvConfig& c = kConvConfigs[state.range(0)];
   dezero::set_num_threads(static_cast<int>(state.range(1)));
   dezero::manual_seed(0);
   Variable x(Tensor::randn({c.N, c.C, c.H, c.W})), W(Tensor::randn({c.OC, c.C / c.groups, c.k, c.k}));

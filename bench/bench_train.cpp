@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "dezero.h"
+#include "bench/bench_common.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;
@@ -13,6 +13,7 @@ namespace L = dezero::layers;
 namespace O = dezero::optimizers;
 using dezero::Tensor;
 using dezero::Variable;
+using dezero::bench::labels;
 
 namespace {
 
@@ -21,12 +22,6 @@ void step(L::Layer& model, O::Optimizer& opt, const Tensor& x, const Tensor& t) 
   model.clear_grads();
   loss.backward();
   opt.update();
-}
-
-Tensor labels(int64_t n) {
-  std::vector<double> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<double>(i % 10);
-  return Tensor::from_vector(v);
 }
 
 void BM_LeNetStep(benchmark::State& state) {

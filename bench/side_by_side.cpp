@@ -19,7 +19,7 @@
 #include <map>
 #include <sstream>
 
-#include "dezero.h"
+#include "bench/bench_common.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;
@@ -27,20 +27,13 @@ namespace L = dezero::layers;
 namespace O = dezero::optimizers;
 using dezero::Tensor;
 using dezero::Variable;
+using dezero::bench::ConvConfig;
+using dezero::bench::kConvConfigs;
+using dezero::bench::labels;
 
 namespace {
 
 // ---- the work, twice ----
-
-struct ConvConfig {
-  int64_t N, C, H, W, OC, k, stride, pad, groups;
-};
-
-// The convolution issue's six configurations.
-const ConvConfig kConvConfigs[] = {
-    {64, 1, 28, 28, 32, 3, 1, 1, 1},   {64, 32, 14, 14, 64, 3, 1, 1, 1},  {64, 32, 14, 14, 64, 3, 1, 1, 4},
-    {64, 64, 14, 14, 64, 3, 1, 1, 64}, {32, 64, 56, 56, 64, 3, 1, 1, 1},  {32, 128, 28, 28, 128, 3, 1, 1, 32},
-};
 
 using Work = std::function<void()>;
 
@@ -81,12 +74,6 @@ Pair max_pool_pair() {
   auto tgy = torch::randn({64, 32, 14, 14});
   Work theirs = [=] { const auto g = torch::autograd::grad({torch::max_pool2d(tx, 2)}, {tx}, {tgy}); };
   return {ours, theirs};
-}
-
-Tensor labels(int64_t n) {
-  std::vector<double> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<double>(i % 10);
-  return Tensor::from_vector(v);
 }
 
 torch::nn::Sequential torch_lenet() {
@@ -168,10 +155,7 @@ Result measure(const std::string& row, int threads, const Pair& p, int rounds, d
   return {row, threads, 1e3 * median(a), 1e3 * median(b)};
 }
 
-std::string conv_label(const ConvConfig& c) {
-  return fmt::format("conv2d fwd+bwd ({},{},{},{},{},{},{},{},{})", c.N, c.C, c.H, c.W, c.OC, c.k, c.stride, c.pad,
-                     c.groups);
-}
+std::string conv_label(const ConvConfig& c) { return fmt::format("conv2d fwd+bwd {}", dezero::bench::label(c)); }
 
 std::vector<Result> run_all(const std::vector<int>& thread_counts, bool smoke) {
   const int rounds = smoke ? 2 : 7;
@@ -321,7 +305,7 @@ int main(int argc, char** argv) {
           rss_text = ss.str();
           continue;
         }
-        const size_t eq = args[i].find('=');
+        const size_t eq = args[i].rfind('=');  // the name may hold '=' (OMP_WAIT_POLICY=PASSIVE)
         DZ_CHECK(eq != std::string::npos, "side_by_side: expected NAME=CSV, got {}", args[i]);
         names.push_back(args[i].substr(0, eq));
         csvs.push_back(args[i].substr(eq + 1));

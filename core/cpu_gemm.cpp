@@ -60,7 +60,9 @@ void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int
     float* panel = out + ip * kc;
     if (rows < MR) std::fill(panel, panel + kc * MR, 0.0f);
     if (trans) {  // op(A)(i, k) = A[k][i]: row k of A holds the panel's k-th slice
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(panel + k * MR, A + (p0 + k) * lda + i0 + ip, rows * sizeof(float));
+      const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);  // rows <= MR = 14 < 16
+      for (int64_t k = 0; k < kc; ++k)
+        _mm512_mask_storeu_ps(panel + k * MR, mask, _mm512_maskz_loadu_ps(mask, A + (p0 + k) * lda + i0 + ip));
     } else {
       for (int64_t r = 0; r < rows; ++r) {
         const float* src = A + (i0 + ip + r) * lda + p0;
@@ -81,6 +83,12 @@ void pack_b_panel(const float* B, int64_t ldb, bool trans, int64_t p0, int64_t k
     for (int64_t c = 0; c < cols; ++c) {
       const float* src = B + (j0 + jp + c) * ldb + p0;
       for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = src[k];
+    }
+  } else if (cols == NR) {  // two vector moves per row: a memcpy call per 128 bytes costs more than the copy
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = B + (p0 + k) * ldb + j0 + jp;
+      _mm512_storeu_ps(panel + k * NR, _mm512_loadu_ps(src));
+      _mm512_storeu_ps(panel + k * NR + 16, _mm512_loadu_ps(src + 16));
     }
   } else {
     for (int64_t k = 0; k < kc; ++k) std::memcpy(panel + k * NR, B + (p0 + k) * ldb + j0 + jp, cols * sizeof(float));
@@ -155,8 +163,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t
     return;
   }
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  // Rows per A block: split M evenly over the threads when that keeps blocks in L2.
-  const int64_t per_thread = (M + threads - 1) / threads;
+  // Rows per A block: all of M when it fits in L2 (the threads then split B's panels, which
+  // balances to one panel whatever M is); otherwise M split evenly over the threads.
+  const int64_t per_thread = M <= MC_MAX ? M : (M + threads - 1) / threads;
   const int64_t MC = std::min(MC_MAX, std::max<int64_t>(MR, (per_thread + MR - 1) / MR * MR));
   const int64_t m_blocks = (M + MC - 1) / MC;
   const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR);

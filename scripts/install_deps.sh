@@ -9,7 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libspdlog-d
 for option in "$@"; do
   case "$option" in
     --sanitizers) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
-    --bench) packages+=(libtorch-dev) ;;  # the side-by-side runner (bench/run_side_by_side.sh)
+    --bench) packages+=(libtorch-dev libopenblas0-openmp) ;;  # side-by-side runner; OpenBLAS: LibTorch at its best
     *) echo "install_deps.sh: unknown option $option (--sanitizers, --bench)"; exit 2 ;;
   esac
 done

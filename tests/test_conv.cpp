@@ -69,7 +69,9 @@ TEST(ConvTest, FusedConvEqualsTheComposedReference) {
   const std::vector<ConvCase> cases = {
       {{2, 4, 9, 7}, {6, 4, 3, 2}, 1, 0, 1, 1},         {{3, 4, 8, 8}, {8, 2, 3, 3}, 2, 1, 1, 2},
       {{2, 6, 10, 9}, {6, 1, 3, 3}, {1, 2}, {2, 1}, 2, 6}, {{1, 8, 7, 11}, {4, 2, 2, 3}, {3, 2}, 1, {2, 1}, 4},
-      {{4, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1, 1},         {{2, 4, 5, 5}, {4, 4, 5, 5}, 1, 2, 1, 1}};
+      {{4, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1, 1},         {{2, 4, 5, 5}, {4, 4, 5, 5}, 1, 2, 1, 1},
+      // 32 and 64 filters with 36 column rows per group, as in real CNN layers.
+      {{3, 4, 7, 6}, {32, 4, 3, 3}, {2, 1}, 1, {1, 2}, 1}, {{2, 8, 6, 5}, {64, 4, 3, 3}, 1, 1, 1, 2}};
   manual_seed(1);
   for (const ConvCase& c : cases) {
     const Variable x(Tensor::randn(c.x, Float64)), W(Tensor::randn(c.W, Float64)), b(Tensor::randn({c.W[0]}, Float64));
