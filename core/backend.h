@@ -98,5 +98,9 @@ class BackendOverrideGuard {
 
 /// The CPU backend (Eigen + OpenMP).
 Backend& cpu_backend();
+#ifdef DEZERO_WITH_CUDA
+/// The CUDA backend (cuda/: kernels and cuBLAS); only in CUDA builds.
+Backend& cuda_backend();
+#endif
 
 }  // namespace dezero

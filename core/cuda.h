@@ -1,5 +1,9 @@
 #pragma once
-// Questions about CUDA that are safe to ask on any machine: they never throw.
+// Questions about CUDA that are safe to ask on any machine (they never throw), and the CUDA
+// backend's memory statistics.
+
+#include <cstddef>
+#include <cstdint>
 
 namespace dezero::cuda {
 
@@ -9,5 +13,21 @@ bool is_available();
 int device_count();
 /// True when this build contains the CUDA backend sources.
 bool is_built();
+
+/// What the caching device allocator holds (all zero without a GPU).
+struct MemoryStats {
+  size_t allocated_bytes = 0;       // in tensors now
+  size_t reserved_bytes = 0;        // taken from the driver (allocated + cached)
+  size_t peak_allocated_bytes = 0;  // the most allocated at once
+  uint64_t allocations = 0;         // blocks handed out
+  uint64_t device_allocations = 0;  // of which came from cudaMalloc
+  uint64_t cache_hits = 0;          // of which were reused blocks
+};
+/// The allocator's statistics.
+MemoryStats memory_stats();
+/// Returns the cached (free) blocks to the driver.
+void empty_cache();
+/// Waits until every queued kernel and copy has finished (timing, interop).
+void synchronize();
 
 }  // namespace dezero::cuda

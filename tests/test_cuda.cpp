@@ -1,12 +1,29 @@
-// CUDA-labelled tests: they run where a GPU is present and skip cleanly elsewhere. The CUDA
-// kernels arrive with the CUDA backend; here: discovery never throws, and tensors on a CUDA
-// device are refused with a clear message until then.
+// CUDA-labelled tests: on a GPU machine they check the CUDA backend against the CPU op by op;
+// elsewhere they skip (except the ones that check what a GPU-less machine must say).
+//   - every row of the gradient-check table (grad_table.cpp), float64 and float32: forward and
+//     every input's gradient on CUDA equal the CPU's;
+//   - backend primitives the table reaches only partly (broadcasts, reductions, GEMM waves,
+//     scatter-add with repeats, im2col/col2im chunks, pooling argmax);
+//   - transfers and the caching allocator.
 
-#include "test_helpers.h"
+#include "grad_table.h"
 
+namespace F = dezero::functions;
 using namespace dezero;
+using ::testing::HasSubstr;
 
 namespace {
+
+#define SKIP_WITHOUT_GPU() \
+  if (!cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+// max |a - b| / max(1, max |b|)
+double scaled_error(const Tensor& a, const Tensor& b) {
+  const Tensor ha = a.to(Device::CPU).to(Float64), hb = b.to(Device::CPU).to(Float64);
+  if (ha.numel() == 0) return 0;
+  const double scale = std::max(1.0, ops::max(ops::abs(hb)).item());
+  return ops::max(ops::abs(ops::sub(ha, hb))).item() / scale;
+}
 
 TEST(CudaTest, DiscoveryNeverThrows) {
   EXPECT_NO_THROW(cuda::device_count());
@@ -14,11 +31,127 @@ TEST(CudaTest, DiscoveryNeverThrows) {
   if (!cuda::is_built()) {
     EXPECT_FALSE(cuda::is_available());
   }
+  EXPECT_NO_THROW(cuda::memory_stats());
+  EXPECT_NO_THROW(cuda::empty_cache());
 }
 
-TEST(CudaTest, DeviceTensorsAreRefusedWithAClearMessage) {
-  if (!cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  EXPECT_DZ_ERROR(Tensor::zeros({2}, Float32, Device::CUDA), ::testing::HasSubstr("cuda"));
+TEST(CudaTest, WithoutAGpuCudaTensorsAreAClearError) {
+  if (cuda::is_available()) GTEST_SKIP() << "a GPU is present";
+  EXPECT_DZ_ERROR(Tensor::zeros({2}, Float32, Device::CUDA), HasSubstr("cuda"));
+  EXPECT_DZ_ERROR(Tensor::ones({2}).to(Device::CUDA), HasSubstr("cuda"));
+}
+
+TEST(CudaTest, TransfersRoundTripBitForBit) {
+  SKIP_WITHOUT_GPU();
+  for (DType dt : {Float32, Float64}) {
+    for (const Shape& s : {Shape{}, Shape{0, 3}, Shape{7}, Shape{3, 1000, 17}}) {
+      const Tensor x = Tensor::randn(s, dt);
+      const Tensor d = x.to(Device::CUDA);
+      EXPECT_EQ(d.device(), Device::CUDA);
+      EXPECT_EQ(d.shape(), s);
+      EXPECT_TENSOR_NEAR(d.to(Device::CPU), x, 0.0);
+      EXPECT_TENSOR_NEAR(d.clone().to(Device::CPU), x, 0.0);
+    }
+  }
+}
+
+TEST(CudaTest, AllocatorReusesFreedBlocksAndReportsStatistics) {
+  SKIP_WITHOUT_GPU();
+  cuda::empty_cache();
+  const cuda::MemoryStats before = cuda::memory_stats();
+  { const Tensor a = Tensor::empty({1 << 20}, Float32, Device::CUDA); }  // 4 MiB, freed at once
+  const cuda::MemoryStats mid = cuda::memory_stats();
+  EXPECT_EQ(mid.allocated_bytes, before.allocated_bytes);
+  EXPECT_GE(mid.reserved_bytes, before.reserved_bytes + (size_t{4} << 20));
+  { const Tensor b = Tensor::empty({1 << 20}, Float32, Device::CUDA); }  // the same block again
+  const cuda::MemoryStats after = cuda::memory_stats();
+  EXPECT_EQ(after.device_allocations, mid.device_allocations) << "a freed block of the same size was not reused";
+  EXPECT_EQ(after.cache_hits, mid.cache_hits + 1);
+  EXPECT_GE(after.peak_allocated_bytes, size_t{4} << 20);
+  cuda::empty_cache();
+  EXPECT_EQ(cuda::memory_stats().reserved_bytes, cuda::memory_stats().allocated_bytes);
+}
+
+TEST(CudaTest, MixingDevicesNamesBoth) {
+  SKIP_WITHOUT_GPU();
+  const Variable a(Tensor::ones({2})), b(Tensor::ones({2}).to(Device::CUDA));
+  EXPECT_DZ_ERROR(a + b, HasSubstr("cpu"), HasSubstr("cuda"));
+}
+
+// ---- the gradient-check table on both devices ----
+
+class CudaParity : public ::testing::TestWithParam<GradCase> {};
+
+TEST_P(CudaParity, ForwardAndEveryGradientMatchTheCpu) {
+  SKIP_WITHOUT_GPU();
+  const GradCase& c = GetParam();
+  for (DType dt : {Float64, Float32}) {
+    const double tol = dt == Float64 ? 1e-10 : 1e-4;
+    auto run = [&](Device device) {
+      std::vector<Variable> xs;
+      for (const Tensor& x : inputs_for(c)) xs.emplace_back(x.to(dt).to(device));
+      const Variable y = c.f(xs);
+      manual_seed(7);
+      const Variable gy(Tensor::randn(y.shape(), dt).to(device));
+      std::vector<Tensor> out{y.data()};
+      for (const Variable& g : dezero::grad({y}, xs, {gy}, false, true))
+        out.push_back(g.defined() ? g.data() : Tensor());
+      return out;
+    };
+    const auto cpu = run(Device::CPU), gpu = run(Device::CUDA);
+    ASSERT_EQ(cpu.size(), gpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      ASSERT_EQ(cpu[i].defined(), gpu[i].defined()) << c.name << " output " << i;
+      if (!cpu[i].defined()) continue;
+      EXPECT_EQ(gpu[i].device(), Device::CUDA) << c.name;
+      EXPECT_EQ(gpu[i].shape(), cpu[i].shape()) << c.name << " output " << i;
+      EXPECT_LT(scaled_error(gpu[i], cpu[i]), tol) << c.name << (i == 0 ? " forward" : " gradient ")
+                                                   << (i == 0 ? "" : std::to_string(i - 1)) << " in "
+                                                   << to_string(dt);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Functions, CudaParity, ::testing::ValuesIn(grad_cases()),
+                         [](const ::testing::TestParamInfo<GradCase>& info) { return info.param.name; });
+
+// ---- primitives at sizes the table does not reach ----
+
+TEST(CudaTest, LargeReductionsBroadcastsAndProductsMatchTheCpu) {
+  SKIP_WITHOUT_GPU();
+  manual_seed(11);
+  const Tensor x = Tensor::randn({64, 33, 17, 9}), b = Tensor::randn({1, 33, 1, 9});
+  const Tensor dx = x.to(Device::CUDA), db = b.to(Device::CUDA);
+  EXPECT_LT(scaled_error(ops::add(dx, db), ops::add(x, b)), 1e-6);
+  EXPECT_LT(scaled_error(ops::sum(dx, {0, 2, 3}), ops::sum(x, {0, 2, 3})), 1e-5);
+  EXPECT_LT(scaled_error(ops::sum(dx), ops::sum(x)), 1e-5);
+  EXPECT_EQ(scaled_error(ops::max(dx, {1}), ops::max(x, {1})), 0.0);  // selections are exact
+  EXPECT_EQ(scaled_error(ops::argmax(dx, 1), ops::argmax(x, 1)), 0.0);
+  EXPECT_EQ(scaled_error(ops::transpose(dx, {3, 1, 0, 2}), ops::transpose(x, {3, 1, 0, 2})), 0.0);
+  const Tensor A = Tensor::randn({8, 300, 200}), B = Tensor::randn({8, 200, 150});
+  EXPECT_LT(scaled_error(ops::matmul(A.to(Device::CUDA), B.to(Device::CUDA)), ops::matmul(A, B)), 1e-4);
+}
+
+TEST(CudaTest, ConvolutionsWithChunkingMatchTheCpu) {
+  SKIP_WITHOUT_GPU();
+  manual_seed(12);
+  const size_t limit = conv_workspace_limit();
+  for (size_t workspace : {limit, size_t{1} << 16}) {  // whole batch, then a few samples per chunk
+    set_conv_workspace_limit(workspace);
+    for (int64_t groups : {1, 4, 32}) {
+      const Variable x(Tensor::randn({8, 32, 12, 12})), W(Tensor::randn({32, 32 / groups, 3, 3}));
+      const Variable b(Tensor::randn({32}));
+      const F::Conv2dOptions o{.stride = 1, .pad = 1, .groups = groups};
+      const Variable y = F::conv2d(x, W, b, o);
+      const auto g = dezero::grad({F::sum(F::square(y))}, {x, W, b});
+      const Variable dx(x.data().to(Device::CUDA)), dW(W.data().to(Device::CUDA)), dbias(b.data().to(Device::CUDA));
+      const Variable dy = F::conv2d(dx, dW, dbias, o);
+      const auto dg = dezero::grad({F::sum(F::square(dy))}, {dx, dW, dbias});
+      EXPECT_LT(scaled_error(dy.data(), y.data()), 1e-4) << groups;
+      for (size_t i = 0; i < 3; ++i) EXPECT_LT(scaled_error(dg[i].data(), g[i].data()), 1e-3) << groups << " " << i;
+    }
+  }
+  set_conv_workspace_limit(limit);
 }
 
 }  // namespace

@@ -1,0 +1,176 @@
+// The CUDA backend: every Backend primitive on the one stream, float32 and float64. This file
+// checks and prepares (shapes to strides, host offsets to device), the kernels are in
+// elementwise.cu and cuda_conv.cu, the GEMMs in cuda_gemm.cpp (cuBLAS).
+
+#include "core/backend.h"
+#include "core/shape.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels.h"
+#include "cuda/runtime.h"
+
+namespace dezero {
+namespace cuda {
+namespace {
+
+using kernels::Indexer;
+
+// Strides of `in` read as `out`'s shape (right-aligned; 0 on broadcast dimensions).
+void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides) {
+  const auto cs = contiguous_strides(in);
+  const size_t off = out.size() - in.size();
+  for (size_t d = 0; d < out.size(); ++d) strides[d] = d < off || in[d - off] == 1 ? 0 : cs[d - off];
+}
+
+void check_dims(const Shape& s, const char* op) {
+  DZ_CHECK(s.size() <= static_cast<size_t>(kernels::kMaxDims), "cuda {}: at most {} dimensions; got {}", op,
+           kernels::kMaxDims, to_string(s));
+}
+
+kernels::Geo geo(const Conv2dGeometry& g) {
+  return {g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW};
+}
+
+class CudaBackend final : public Backend {
+ public:
+  std::shared_ptr<void> allocate(size_t bytes) override { return cuda::allocate(bytes); }
+
+  void copy_from_host(const void* src, Tensor& dst) override {
+    if (dst.nbytes() == 0) return;
+    DZ_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src, dst.nbytes(), cudaMemcpyHostToDevice, stream()));
+    DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));  // src is pageable memory the caller may free
+  }
+  void copy_to_host(const Tensor& src, void* dst) override {
+    if (src.nbytes() == 0) return;
+    DZ_CUDA_CHECK(cudaMemcpyAsync(dst, src.raw_data(), src.nbytes(), cudaMemcpyDeviceToHost, stream()));
+    DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  }
+
+  void fill(Tensor& out, double value) override {
+    DZ_CUDA_CHECK(kernels::fill(out.dtype(), out.raw_data(), out.numel(), value, stream()));
+  }
+
+  void cast(const Tensor& x, Tensor& out) override {
+    if (x.dtype() == out.dtype()) {
+      if (x.nbytes() > 0)
+        DZ_CUDA_CHECK(cudaMemcpyAsync(out.raw_data(), x.raw_data(), x.nbytes(), cudaMemcpyDeviceToDevice, stream()));
+      return;
+    }
+    DZ_CUDA_CHECK(kernels::cast(x.dtype(), out.dtype(), x.raw_data(), out.raw_data(), x.numel(), stream()));
+  }
+
+  void unary(UnaryOp op, const Tensor& x, Tensor& out) override {
+    DZ_CUDA_CHECK(kernels::unary(op, x.dtype(), x.raw_data(), out.raw_data(), x.numel(), stream()));
+  }
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override {
+    check_dims(out.shape(), "binary");
+    const bool same = a.shape() == out.shape() && b.shape() == out.shape();
+    Indexer ix;
+    ix.ndim = static_cast<int>(out.ndim());
+    for (int d = 0; d < ix.ndim; ++d) ix.shape[d] = out.shape()[d];
+    broadcast_strides(a.shape(), out.shape(), ix.sa);
+    broadcast_strides(b.shape(), out.shape(), ix.sb);
+    DZ_CUDA_CHECK(kernels::binary(op, out.dtype(), a.raw_data(), b.raw_data(), out.raw_data(), out.numel(), same, ix,
+                                  stream()));
+  }
+
+  void reduce(ReduceOp op, const Tensor& x, Tensor& out) override {
+    check_dims(x.shape(), "reduce");
+    const auto xs = contiguous_strides(x.shape());
+    Indexer kept, reduced;
+    int64_t n_red = x.numel() == 0 ? 0 : 1;
+    for (size_t d = 0; d < x.shape().size(); ++d) {
+      const bool is_reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
+      Indexer& which = is_reduced ? reduced : kept;
+      which.shape[which.ndim] = x.shape()[d];
+      which.sa[which.ndim] = xs[d];
+      ++which.ndim;
+      if (is_reduced) n_red *= x.shape()[d];
+    }
+    DZ_CUDA_CHECK(kernels::reduce(op, x.dtype(), x.raw_data(), out.raw_data(), out.numel(), n_red, kept, reduced,
+                                  stream()));
+  }
+
+  void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out) override {
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= x.shape()[i];
+    for (int64_t i = axis + 1; i < x.ndim(); ++i) inner *= x.shape()[i];
+    DZ_CUDA_CHECK(kernels::arg_reduce(op, x.dtype(), x.raw_data(), out.raw_data(), outer, x.shape()[axis], inner,
+                                      stream()));
+  }
+
+  void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out) override {
+    check_dims(x.shape(), "permute");
+    const auto xs = contiguous_strides(x.shape());
+    Indexer ix;
+    ix.ndim = static_cast<int>(axes.size());
+    for (int d = 0; d < ix.ndim; ++d) {
+      ix.shape[d] = out.shape()[d];
+      ix.sa[d] = xs[axes[d]];
+    }
+    DZ_CUDA_CHECK(kernels::permute(x.dtype(), x.raw_data(), out.raw_data(), out.numel(), ix, stream()));
+  }
+
+  void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec) override { cuda::gemm(a, b, c, spec); }
+
+  void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) override {
+    if (offsets.empty()) return;
+    const auto d = to_device(offsets.data(), offsets.size_bytes());
+    DZ_CUDA_CHECK(kernels::gather(x.dtype(), x.raw_data(), static_cast<const int64_t*>(d.get()), out.raw_data(),
+                                  static_cast<int64_t>(offsets.size()), stream()));
+  }
+
+  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, Tensor& out) override {
+    if (offsets.empty()) return;
+    const auto d = to_device(offsets.data(), offsets.size_bytes());
+    DZ_CUDA_CHECK(kernels::scatter_add(src.dtype(), src.raw_data(), static_cast<const int64_t*>(d.get()),
+                                       out.raw_data(), static_cast<int64_t>(offsets.size()), stream()));
+  }
+
+  void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& s) override {
+    if (s.rows == 0 || s.cols == 0) return;
+    const size_t es = dtype_size(src.dtype());
+    DZ_CUDA_CHECK(cudaMemcpy2DAsync(static_cast<char*>(dst.raw_data()) + s.dst_offset * es, s.dst_ld * es,
+                                    static_cast<const char*>(src.raw_data()) + s.src_offset * es, s.src_ld * es,
+                                    s.cols * es, s.rows, cudaMemcpyDeviceToDevice, stream()));
+  }
+
+  void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) override {
+    DZ_CUDA_CHECK(kernels::im2col(x.dtype(), x.raw_data(), col.raw_data(), n0, n1, geo(g), stream()));
+  }
+  void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) override {
+    DZ_CUDA_CHECK(kernels::col2im(col.dtype(), col.raw_data(), x.raw_data(), n0, n1, geo(g), stream()));
+  }
+  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) override {
+    DZ_CUDA_CHECK(kernels::depthwise_conv2d(x.dtype(), x.raw_data(), W.raw_data(), y.raw_data(), geo(g), stream()));
+  }
+  void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) override {
+    DZ_CUDA_CHECK(
+        kernels::depthwise_conv2d_grad_x(gy.dtype(), gy.raw_data(), W.raw_data(), gx.raw_data(), geo(g), stream()));
+  }
+  void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) override {
+    DZ_CUDA_CHECK(
+        kernels::depthwise_conv2d_grad_w(x.dtype(), x.raw_data(), gy.raw_data(), gW.raw_data(), geo(g), stream()));
+  }
+  void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {
+    if (offsets.empty()) return;
+    const auto d = cuda::allocate(offsets.size_bytes());
+    DZ_CUDA_CHECK(kernels::max_pool2d_argmax(x.dtype(), x.raw_data(), static_cast<int64_t*>(d.get()), geo(g), stream()));
+    // The offsets are host data: the pooling Function keeps them for its GetItem.
+    DZ_CUDA_CHECK(cudaMemcpyAsync(offsets.data(), d.get(), offsets.size_bytes(), cudaMemcpyDeviceToHost, stream()));
+    DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  }
+};
+
+}  // namespace
+
+Backend& backend() {
+  static CudaBackend b;
+  return b;
+}
+
+}  // namespace cuda
+
+Backend& cuda_backend() { return cuda::backend(); }
+
+}  // namespace dezero

@@ -1,0 +1,35 @@
+#pragma once
+// Launch helpers of the .cu files (fmt-free, like kernels.h).
+
+#include "cuda/kernels.h"
+
+/// Grid-stride loop over [0, n).
+#define DZ_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+namespace dezero::cuda::kernels {
+
+/// Threads per block.
+constexpr int kThreads = 256;
+
+/// Blocks for n grid-stride work items (capped: the loop covers the rest).
+inline unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(b < 1 ? 1 : (b > 65535 * 4 ? 65535 * 4 : b));
+}
+
+/// Queues kernel over n grid-stride items; returns the launch status.
+template <class... Params, class... Args>
+cudaError_t launch(int64_t n, cudaStream_t s, void (*kernel)(Params...), Args... args) {
+  if (n <= 0) return cudaSuccess;
+  kernel<<<blocks_for(n), kThreads, 0, s>>>(args...);
+  return cudaGetLastError();
+}
+
+/// Calls f(float{}) or f(double{}) and returns its status.
+template <class F>
+cudaError_t dispatch(DType t, F&& f) {
+  return t == DType::Float32 ? f(float{}) : f(double{});
+}
+
+}  // namespace dezero::cuda::kernels
