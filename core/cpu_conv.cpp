@@ -83,32 +83,109 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
   });
 }
 
+// A window that can reach the padding: bounds checked per tap.
+template <class T>
+void max_pool_padded(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t best = -1;
+      T best_v = -std::numeric_limits<T>::infinity();
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
+        if (ih < 0 || ih >= g.H) continue;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const int64_t iw = ow * g.SW - g.PW + kw * g.DW;
+          if (iw < 0 || iw >= g.W) continue;
+          const T v = src[ih * g.W + iw];
+          if (best < 0 || v > best_v || (v != v && best_v == best_v)) {  // first max; NaN wins
+            best = ih * g.W + iw;
+            best_v = v;
+          }
+        }
+      }
+      out[oh * g.OW + ow] = origin + best;
+    }
+}
+
+// Without padding every window lies inside the image: per output row, the first tap seeds a row
+// of (value, offset) and each further tap is compared with it lane by lane (same order and
+// tie/NaN rule as above; the compiler vectorizes the selects). kSW > 0 fixes the stride.
+template <int kSW, class T>
+void max_pool_unpadded(const T* __restrict src, int64_t origin, const Conv2dGeometry& g,
+                       int64_t* __restrict out, T* __restrict best) {
+  const int64_t SW = kSW > 0 ? kSW : g.SW, OW = g.OW, W = g.W;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    int64_t* __restrict where = out + oh * OW;
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const int64_t base = (oh * g.SH + kh * g.DH) * W + kw * g.DW;
+        const T* __restrict row = src + base;
+        const int64_t at = origin + base;
+        if (kh == 0 && kw == 0) {
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            best[ow] = row[ow * SW];
+            where[ow] = at + ow * SW;
+          }
+          continue;
+        }
+#pragma omp simd
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const T v = row[ow * SW], b = best[ow];
+          const bool take = v > b || (v != v && b == b);
+          best[ow] = take ? v : b;
+          where[ow] = take ? at + ow * SW : where[ow];
+        }
+      }
+  }
+}
+
+// The common 2x2 window with stride 2 and no padding: all four taps of an output in one pass.
+template <class T>
+void max_pool_2x2(const T* __restrict src, int64_t origin, const Conv2dGeometry& g, int64_t* __restrict out) {
+  const int64_t OW = g.OW, W = g.W, DH = g.DH * W, DW = g.DW;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const int64_t top = 2 * oh * W;
+    const T* __restrict row = src + top;
+    int64_t* __restrict where = out + oh * OW;
+#pragma omp simd
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const int64_t i = 2 * ow;
+      T best = row[i];
+      int64_t at = i;
+      auto consider = [&](int64_t j) {
+        const T v = row[j];
+        const bool take = v > best || (v != v && best == best);
+        best = take ? v : best;
+        at = take ? j : at;
+      };
+      consider(i + DW);
+      consider(i + DH);
+      consider(i + DH + DW);
+      where[ow] = origin + top + at;
+    }
+  }
+}
+
 template <class T>
 void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) {
   const T* px = x.data<T>();
   const int64_t plane = g.H * g.W, L = g.OH * g.OW;
+  const bool padded = g.PH > 0 || g.PW > 0;
   parallel_for(g.N * g.C, std::max<int64_t>(1, kGrain / (L * g.KH * g.KW)), [&](int64_t b, int64_t e) {
+    std::vector<T> best(static_cast<size_t>(g.OW));
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = px + nc * plane;
-      for (int64_t oh = 0; oh < g.OH; ++oh)
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          int64_t best = -1;
-          T best_v = -std::numeric_limits<T>::infinity();
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const int64_t iw = ow * g.SW - g.PW + kw * g.DW;
-              if (iw < 0 || iw >= g.W) continue;
-              const T v = src[ih * g.W + iw];
-              if (best < 0 || v > best_v || (v != v && best_v == best_v)) {  // first max; NaN wins
-                best = ih * g.W + iw;
-                best_v = v;
-              }
-            }
-          }
-          offsets[nc * L + oh * g.OW + ow] = nc * plane + best;
-        }
+      int64_t* out = offsets.data() + nc * L;
+      if (padded)
+        max_pool_padded(src, nc * plane, g, out);
+      else if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2)
+        max_pool_2x2(src, nc * plane, g, out);
+      else if (g.SW == 2)
+        max_pool_unpadded<2>(src, nc * plane, g, out, best.data());
+      else if (g.SW == 1)
+        max_pool_unpadded<1>(src, nc * plane, g, out, best.data());
+      else
+        max_pool_unpadded<0>(src, nc * plane, g, out, best.data());
     }
   });
 }

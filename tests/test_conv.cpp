@@ -169,6 +169,44 @@ TEST(PoolingTest, MaxAndAveragePoolingValues) {
   EXPECT_TENSOR_NEAR(v.grad().data(), T64({0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1}, {1, 1, 4, 4}), 0);
 }
 
+// Every path of the max-pool kernel (2x2 stride 2, unpadded with any stride and dilation,
+// padded) against a direct loop: the first maximum of each window wins, NaN beats numbers.
+TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
+  struct Case { Pair k, s, p, d; };
+  const Case cases[] = {{2, 2, 0, 1}, {3, 1, 0, 1}, {3, 2, 0, 1}, {2, 1, 0, 2}, {3, 3, 0, 1}, {{2, 3}, {1, 2}, 0, 1},
+                        {3, 2, 1, 1}, {2, 2, 1, 1}, {{3, 2}, {2, 1}, {1, 0}, {1, 2}}};
+  for (DType dtype : {Float32, Float64}) {
+    // Values from a small set (many ties) and a few NaNs.
+    std::vector<double> values(2 * 3 * 9 * 11);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 7919 + i / 13) % 5);
+    for (size_t i : {5, 77, 300, 501}) values[i] = std::nan("");
+    const Tensor x = Tensor::from_vector(values).reshape({2, 3, 9, 11}).to(dtype);
+    const std::vector<double>& v = values;
+    for (const Case& c : cases) {
+      const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
+      const std::vector<int64_t> got = ops::max_pool2d_argmax(x, g);
+      ASSERT_EQ(got.size(), static_cast<size_t>(g.N * g.C * g.OH * g.OW));
+      size_t i = 0;
+      for (int64_t nc = 0; nc < g.N * g.C; ++nc)
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow, ++i) {
+            int64_t best = -1;
+            for (int64_t kh = 0; kh < g.KH; ++kh)
+              for (int64_t kw = 0; kw < g.KW; ++kw) {
+                const int64_t ih = oh * g.SH - g.PH + kh * g.DH, iw = ow * g.SW - g.PW + kw * g.DW;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                const int64_t at = nc * g.H * g.W + ih * g.W + iw;
+                const double a = v[at], b = best < 0 ? 0 : v[best];
+                if (best < 0 || a > b || (std::isnan(a) && !std::isnan(b))) best = at;
+              }
+            ASSERT_EQ(got[i], best) << "kernel (" << c.k.h << "," << c.k.w << ") stride (" << c.s.h << ","
+                                    << c.s.w << ") pad (" << c.p.h << "," << c.p.w << ") dilation (" << c.d.h
+                                    << "," << c.d.w << ") output " << i << " " << to_string(dtype);
+          }
+    }
+  }
+}
+
 }  // namespace
 
 namespace {
