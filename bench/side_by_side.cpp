@@ -1,7 +1,7 @@
 // The same work in dezero-cpp and in LibTorch, timed in one process, alternating the two
 // (A B B A ...) so that machine drift cancels, medians per side, ratio = ours / theirs.
 //
-//   side_by_side [--smoke] [--threads 1,2] [--csv FILE]        the timing table
+//   side_by_side [--smoke] [--threads 1,2] [--csv FILE] [--filter TEXT]   the timing table (rows containing TEXT)
 //   side_by_side --report DOC CSV...                            splices the tables into DOC
 //   side_by_side --rss-epoch dezero|libtorch [--batches N]     peak RSS of an MNIST epoch
 //
@@ -157,11 +157,12 @@ Result measure(const std::string& row, int threads, const Pair& p, int rounds, d
 
 std::string conv_label(const ConvConfig& c) { return fmt::format("conv2d fwd+bwd {}", dezero::bench::label(c)); }
 
-std::vector<Result> run_all(const std::vector<int>& thread_counts, bool smoke) {
+std::vector<Result> run_all(const std::vector<int>& thread_counts, bool smoke, const std::string& filter) {
   const int rounds = smoke ? 2 : 7;
   const double sample_s = smoke ? 0.0 : 0.25;
   std::vector<Result> out;
   auto run = [&](const std::string& row, const Pair& p) {
+    if (row.find(filter) == std::string::npos) return;
     for (int t : thread_counts) {
       out.push_back(measure(row, t, p, rounds, sample_s));
       const Result& r = out.back();
@@ -316,14 +317,15 @@ int main(int argc, char** argv) {
     }
     bool smoke = false;
     std::vector<int> threads{1, 2};
-    std::string csv;
+    std::string csv, filter;
     for (size_t i = 0; i < args.size(); ++i) {
       if (args[i] == "--smoke") smoke = true;
       else if (args[i] == "--threads" && i + 1 < args.size()) threads = parse_threads(args[++i]);
       else if (args[i] == "--csv" && i + 1 < args.size()) csv = args[++i];
+      else if (args[i] == "--filter" && i + 1 < args.size()) filter = args[++i];
       else DZ_THROW("side_by_side: unknown argument '{}' (see the comment at the top of bench/side_by_side.cpp)", args[i]);
     }
-    const auto results = run_all(threads, smoke);
+    const auto results = run_all(threads, smoke, filter);
     if (!csv.empty()) {
       std::ofstream out(csv);
       for (const Result& r : results)

@@ -66,6 +66,10 @@ struct LtOp { template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { r
 struct LeOp { template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { return T(a <= b); } };
 struct GtOp { template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { return T(a > b); } };
 struct GeOp { template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { return T(a >= b); } };
+// a where b > 0, else 0: ReLU's backward in one pass (the mask never materialized).
+struct PassWherePositiveOp {
+  template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { return b > T(0) ? a : T(0); }
+};
 
 #define DZ_BINARY_OPS(X)  \
   X(Add, AddOp)           \
@@ -80,7 +84,8 @@ struct GeOp { template <class T> DZ_HOST_DEVICE T operator()(T a, T b) const { r
   X(Lt, LtOp)             \
   X(Le, LeOp)             \
   X(Gt, GtOp)             \
-  X(Ge, GeOp)
+  X(Ge, GeOp)             \
+  X(PassWherePositive, PassWherePositiveOp)
 
 #define DZ_ENUM_ENTRY(name, functor) name,
 

@@ -103,6 +103,9 @@ Tensor ne(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Ne, a, b, 
 Tensor lt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Lt, a, b, "lt"); }
 Tensor le(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Le, a, b, "le"); }
 Tensor gt(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Gt, a, b, "gt"); }
+Tensor pass_where_positive(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::PassWherePositive, a, b, "pass_where_positive");
+}
 Tensor ge(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Ge, a, b, "ge"); }
 
 Tensor scalar_like(const Tensor& like, double value) {

@@ -44,6 +44,8 @@ Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
+/// a where b > 0, else 0 (broadcasting): ReLU's backward.
+Tensor pass_where_positive(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 /// A 0-d tensor holding value, with like's dtype and device (scalars take the tensor's dtype).
 Tensor scalar_like(const Tensor& like, double value);

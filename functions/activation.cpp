@@ -21,13 +21,25 @@ class Sigmoid final : public Function {
   }
 };
 
+// gx = gy where x > 0, else 0 (ReLU's backward in one pass)    dgx/dgy = the same mask, dgx/dx = 0
+class ReLUGrad final : public Function {
+ public:
+  std::string name() const override { return "relu_grad"; }
+  std::vector<Tensor> forward(const std::vector<Tensor>& xs) override {
+    return {ops::pass_where_positive(xs[0], xs[1])};
+  }
+  std::vector<Variable> backward(const std::vector<Variable>& gys) override {
+    return {call<ReLUGrad>({gys[0], input(1)}), Variable()};
+  }
+};
+
 // y = max(x, 0)    dy/dx = 1 where x > 0, else 0
 class ReLU final : public Function {
  public:
   std::string name() const override { return "relu"; }
   std::vector<Tensor> forward(const std::vector<Tensor>& xs) override { return {ops::relu(xs[0])}; }
   std::vector<Variable> backward(const std::vector<Variable>& gys) override {
-    return {gys[0] * (input(0) > 0.0)};
+    return {call<ReLUGrad>({gys[0], input(0)})};
   }
 };
 
