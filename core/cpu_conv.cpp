@@ -21,11 +21,38 @@ void valid_columns(const Conv2dGeometry& g, int64_t kw, int64_t& lo, int64_t& hi
   hi = std::clamp(hi, lo, g.OW);
 }
 
+// With stride 1 (both axes) and OW == W, output row oh of tap (kh, kw) is input row ih shifted by
+// kw DW - PW, and consecutive oh are consecutive ih: the valid rows [oh0, oh1) are one memcpy of
+// (oh1 - oh0) W elements, after which the columns that wrapped around a row edge are zeroed.
+template <class T>
+void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh, int64_t kw, int64_t lo, int64_t hi) {
+  const int64_t shift = kh * g.DH - g.PH;  // ih = oh + shift
+  const int64_t oh0 = std::clamp<int64_t>(-shift, 0, g.OH), oh1 = std::clamp<int64_t>(g.H - shift, oh0, g.OH);
+  std::fill(dst, dst + oh0 * g.OW, T(0));
+  std::fill(dst + oh1 * g.OW, dst + g.OH * g.OW, T(0));
+  if (oh1 == oh0) return;
+  const int64_t offset = kw * g.DW - g.PW;
+  // Elements [lo, hi) of each row are in range; the run may start before src or end after it
+  // only in the wrapped parts, which are clipped here and zeroed below.
+  const int64_t first = (oh0 + shift) * g.W + offset, count = (oh1 - oh0) * g.W;
+  const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
+  T* out = dst + oh0 * g.OW;
+  std::memcpy(out + skip, src + first + skip, (end - skip) * sizeof(T));
+  std::fill(out, out + skip, T(0));
+  std::fill(out + end, out + count, T(0));
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    T* row = dst + oh * g.OW;
+    std::fill(row, row + lo, T(0));
+    std::fill(row + hi, row + g.OW, T(0));
+  }
+}
+
 template <class T>
 void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) {
   const T* px = x.data<T>();
   T* pc = col.data<T>();
   const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
+  const bool same_width = g.SH == 1 && g.SW == 1 && g.OW == g.W;
   parallel_for((n1 - n0) * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = px + (n0 * g.C + nc) * plane;
@@ -34,6 +61,10 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
         for (int64_t kw = 0; kw < g.KW; ++kw, dst += L) {
           int64_t lo, hi;
           valid_columns(g, kw, lo, hi);
+          if (same_width) {  // rows in range form one contiguous run; then zero what wrapped
+            copy_shifted_rows(src, dst, g, kh, kw, lo, hi);
+            continue;
+          }
           for (int64_t oh = 0; oh < g.OH; ++oh) {
             T* row = dst + oh * g.OW;
             const int64_t ih = oh * g.SH - g.PH + kh * g.DH;

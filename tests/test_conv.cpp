@@ -169,6 +169,38 @@ TEST(PoolingTest, MaxAndAveragePoolingValues) {
   EXPECT_TENSOR_NEAR(v.grad().data(), T64({0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1}, {1, 1, 4, 4}), 0);
 }
 
+// im2col (and col2im, its adjoint) against direct loops, on geometries that take the
+// contiguous-run path (stride 1, output width = input width) and ones that do not.
+TEST(ConvTest, Im2colAndCol2imMatchDirectLoops) {
+  struct Case { Pair k, s, p, d; };
+  const Case cases[] = {{3, 1, 1, 1}, {3, 1, 2, 2}, {{3, 1}, 1, {0, 0}, 1}, {{1, 3}, 1, {2, 1}, 1}, {3, 2, 1, 1},
+                        {{2, 3}, {1, 1}, {0, 2}, {1, 2}}, {5, 1, 2, 1}, {3, 1, 3, 1}, {{3, 3}, {2, 1}, 1, 1}};
+  std::vector<double> values(2 * 3 * 5 * 6);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i) + 1;
+  const Tensor x = Tensor::from_vector(values, Float64).reshape({2, 3, 5, 6});
+  for (const Case& c : cases) {
+    const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
+    const Tensor col = ops::im2col(x, g);
+    const double* pc = col.data<double>();
+    std::vector<double> back(values.size(), 0.0);
+    const std::string what = fmt::format("kernel ({},{}) stride ({},{}) pad ({},{}) dilation ({},{})", c.k.h, c.k.w,
+                                         c.s.h, c.s.w, c.p.h, c.p.w, c.d.h, c.d.w);
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t r = 0; r < g.col_rows(); ++r)
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t ch = r / (g.KH * g.KW), kh = r / g.KW % g.KH, kw = r % g.KW;
+            const int64_t ih = oh * g.SH - g.PH + kh * g.DH, iw = ow * g.SW - g.PW + kw * g.DW;
+            const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            const int64_t at = ((n * g.C + ch) * g.H + ih) * g.W + iw;
+            const double got = pc[(n * g.col_rows() + r) * g.col_cols() + oh * g.OW + ow];
+            ASSERT_EQ(got, inside ? values[at] : 0.0) << what << " row " << r << " at (" << oh << "," << ow << ")";
+            if (inside) back[at] += got;
+          }
+    EXPECT_TENSOR_NEAR(ops::col2im(col, g), Tensor::from_vector(back, Float64).reshape(x.shape()), 0) << what;
+  }
+}
+
 // Every path of the max-pool kernel (2x2 stride 2, unpadded with any stride and dilation,
 // padded) against a direct loop: the first maximum of each window wins, NaN beats numbers.
 TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
