@@ -16,7 +16,7 @@
 namespace dezero {
 namespace {
 
-std::atomic<size_t> g_workspace_limit{size_t{64} << 20};
+std::atomic<size_t> g_workspace_limit{size_t{2} << 20};
 
 // One cached buffer per device and dtype, grown on demand and reused by every conv.
 Tensor workspace(int64_t numel, DType dtype, Device device) {
