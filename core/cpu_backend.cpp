@@ -164,12 +164,7 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
 
 class CpuBackend final : public Backend {
  public:
-  std::shared_ptr<void> allocate(size_t bytes) override {
-    const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-    void* p = std::aligned_alloc(64, rounded);
-    DZ_CHECK(p != nullptr, "cpu: out of memory allocating {} bytes", bytes);
-    return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-  }
+  std::shared_ptr<void> allocate(size_t bytes) override { return cpu::allocate(bytes); }
 
   void copy_from_host(const void* src, Tensor& dst) override {
     std::memcpy(dst.raw_data(), src, dst.nbytes());

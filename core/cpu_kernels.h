@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -74,6 +75,8 @@ void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out);
 /// out = x with axes permuted (out.shape[i] = x.shape[axes[i]]).
 void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out);
 
+/// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.
+std::shared_ptr<void> allocate(size_t bytes);
 /// im2col of samples [n0, n1) into the start of col.
 void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col);
 /// col2im of the start of col into samples [n0, n1) of x (overwritten).

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/memory.h"
+
 namespace dezero::cuda {
 
 /// True when dezero was built with CUDA and a usable GPU and driver are present.
@@ -15,14 +17,7 @@ int device_count();
 bool is_built();
 
 /// What the caching device allocator holds (all zero without a GPU).
-struct MemoryStats {
-  size_t allocated_bytes = 0;       // in tensors now
-  size_t reserved_bytes = 0;        // taken from the driver (allocated + cached)
-  size_t peak_allocated_bytes = 0;  // the most allocated at once
-  uint64_t allocations = 0;         // blocks handed out
-  uint64_t device_allocations = 0;  // of which came from cudaMalloc
-  uint64_t cache_hits = 0;          // of which were reused blocks
-};
+using MemoryStats = ::dezero::MemoryStats;
 /// The allocator's statistics.
 MemoryStats memory_stats();
 /// Returns the cached (free) blocks to the driver.

@@ -6,9 +6,9 @@
 
 #include <cuda_runtime.h>
 
-#include <map>
-#include <mutex>
+#include <limits>
 
+#include "core/caching_allocator.h"
 #include "core/cuda.h"
 #include "cuda/cuda_check.h"
 #include "cuda/runtime.h"
@@ -57,95 +57,26 @@ void synchronize() {
 
 namespace {
 
-// Sizes are rounded so that blocks are reusable across nearby requests: 512 B steps up to
-// 1 MiB, 2 MiB steps above.
-size_t rounded(size_t bytes) {
-  constexpr size_t kSmall = 512, kLarge = size_t{2} << 20;
-  const size_t step = bytes <= (size_t{1} << 20) ? kSmall : kLarge;
-  return std::max<size_t>(step, (bytes + step - 1) / step * step);
+// cudaMalloc, or nullptr when the device is out of memory (the allocator then empties its cache
+// and retries); other errors throw.
+void* device_block(size_t size) {
+  void* p = nullptr;
+  const cudaError_t err = cudaMalloc(&p, size);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  DZ_CUDA_CHECK(err);
+  return p;
 }
 
-class CachingAllocator {
- public:
-  std::shared_ptr<void> allocate(size_t bytes) {
-    const size_t size = rounded(bytes);
-    void* p = take_cached(size);
-    if (!p) p = fresh(size);
-    return std::shared_ptr<void>(p, [this, size](void* q) { give_back(q, size); });
-  }
-
-  void empty_cache() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    release_cached_locked();
-  }
-
-  MemoryStats stats() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return stats_;
-  }
-
- private:
-  void* take_cached(size_t size) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = free_.find(size);
-    if (it == free_.end()) return nullptr;
-    void* p = it->second;
-    free_.erase(it);
-    note_allocated(size);
-    ++stats_.cache_hits;
-    return p;
-  }
-
-  void* fresh(size_t size) {
-    void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, size);
-    if (err == cudaErrorMemoryAllocation) {  // free what the cache holds and try once more
-      cudaGetLastError();
-      empty_cache();
-      err = cudaMalloc(&p, size);
-    }
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      const MemoryStats s = stats();
-      DZ_THROW("cuda: out of memory allocating {} bytes ({} allocated by dezero, {} reserved): {}", size,
-               s.allocated_bytes, s.reserved_bytes, cudaGetErrorString(err));
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    stats_.reserved_bytes += size;
-    ++stats_.device_allocations;
-    note_allocated(size);
-    return p;
-  }
-
-  void give_back(void* p, size_t size) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.emplace(size, p);
-    stats_.allocated_bytes -= size;
-  }
-
-  void note_allocated(size_t size) {
-    stats_.allocated_bytes += size;
-    stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
-    ++stats_.allocations;
-  }
-
-  void release_cached_locked() {
-    if (!free_.empty()) cudaStreamSynchronize(stream());  // no queued kernel may still use them
-    for (auto& [size, p] : free_) {
-      cudaFree(p);
-      stats_.reserved_bytes -= size;
-    }
-    free_.clear();
-  }
-
-  std::mutex mutex_;
-  std::multimap<size_t, void*> free_;
-  MemoryStats stats_;
-};
-
-// Never destroyed: tensors freed during static destruction still find it.
+// Never destroyed: tensors freed during static destruction still find it. The cache is not
+// capped: the device's memory is the process's to use; out of memory empties it and retries.
 CachingAllocator& allocator() {
-  static auto* a = new CachingAllocator;
+  static auto* a = new CachingAllocator(
+      "cuda", {.obtain = device_block, .release = [](void* p) { cudaFree(p); },
+               .before_release = [] { cudaStreamSynchronize(stream()); }},  // no queued kernel may use them
+      std::numeric_limits<size_t>::max());
   return *a;
 }
 
