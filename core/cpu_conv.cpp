@@ -85,11 +85,38 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
   });
 }
 
+// col2im's same-width case (see copy_shifted_rows): tap (kh, kw)'s valid rows add to the image as
+// one contiguous run, with keep[j] = 0 at the columns that wrapped around a row edge (a select,
+// not a product, so non-finite values there cannot leak in).
+template <class T>
+void add_shifted_rows(const T* __restrict src, T* __restrict dst, const T* __restrict keep, const Conv2dGeometry& g,
+                      int64_t kh, int64_t kw) {
+  const int64_t shift = kh * g.DH - g.PH;
+  const int64_t oh0 = std::clamp<int64_t>(-shift, 0, g.OH), oh1 = std::clamp<int64_t>(g.H - shift, oh0, g.OH);
+  const int64_t first = (oh0 + shift) * g.W + kw * g.DW - g.PW, count = (oh1 - oh0) * g.W;
+  const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
+  const T* in = src + oh0 * g.OW + skip;
+  const T* k = keep + skip;
+  T* out = dst + first + skip;
+  for (int64_t j = 0; j < end - skip; ++j) out[j] += k[j] != T(0) ? in[j] : T(0);
+}
+
 template <class T>
 void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) {
   const T* pc = col.data<T>();
   T* px = x.data<T>();
   const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
+  const bool same_width = g.SH == 1 && g.SW == 1 && g.OW == g.W;
+  std::vector<T> keep;  // per kw, L flags: 1 where output column ow is inside [lo, hi)
+  if (same_width) {
+    keep.assign(static_cast<size_t>(g.KW * L), T(0));
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      int64_t lo, hi;
+      valid_columns(g, kw, lo, hi);
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        std::fill(keep.begin() + kw * L + oh * g.OW + lo, keep.begin() + kw * L + oh * g.OW + hi, T(1));
+    }
+  }
   parallel_for((n1 - n0) * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       T* dst = px + (n0 * g.C + nc) * plane;
@@ -97,6 +124,10 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
       std::fill(dst, dst + plane, T(0));
       for (int64_t kh = 0; kh < g.KH; ++kh)
         for (int64_t kw = 0; kw < g.KW; ++kw, src += L) {
+          if (same_width) {
+            add_shifted_rows(src, dst, keep.data() + kw * L, g, kh, kw);
+            continue;
+          }
           int64_t lo, hi;
           valid_columns(g, kw, lo, hi);
           for (int64_t oh = 0; oh < g.OH; ++oh) {
