@@ -8,6 +8,7 @@
 #include "core/cuda.h"
 #include "core/error.h"
 #include "core/function.h"
+#include "core/memory.h"
 #include "core/index.h"
 #include "core/ops.h"
 #include "core/tensor.h"

@@ -4,10 +4,10 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "core/cpu_kernels.h"
+#include "core/pool_window.h"
 
 namespace dezero::cpu {
 namespace {
@@ -149,24 +149,7 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
 template <class T>
 void max_pool_padded(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
   for (int64_t oh = 0; oh < g.OH; ++oh)
-    for (int64_t ow = 0; ow < g.OW; ++ow) {
-      int64_t best = -1;
-      T best_v = -std::numeric_limits<T>::infinity();
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
-        if (ih < 0 || ih >= g.H) continue;
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const int64_t iw = ow * g.SW - g.PW + kw * g.DW;
-          if (iw < 0 || iw >= g.W) continue;
-          const T v = src[ih * g.W + iw];
-          if (best < 0 || v > best_v || (v != v && best_v == best_v)) {  // first max; NaN wins
-            best = ih * g.W + iw;
-            best_v = v;
-          }
-        }
-      }
-      out[oh * g.OW + ow] = origin + best;
-    }
+    for (int64_t ow = 0; ow < g.OW; ++ow) out[oh * g.OW + ow] = origin + window_argmax(src, g, oh, ow);
 }
 
 // Without padding every window lies inside the image: per output row, the first tap seeds a row

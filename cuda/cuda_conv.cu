@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/pool_window.h"
 #include "cuda/launch.cuh"
 
 namespace dezero::cuda::kernels {
@@ -114,23 +115,7 @@ template <class T>
 __global__ void max_pool_argmax_kernel(const T* x, int64_t* offsets, int64_t total, Geo g) {
   DZ_GRID_LOOP(i, total) {
     const int64_t ow = i % g.OW, oh = i / g.OW % g.OH, nc = i / (g.OW * g.OH);
-    const T* plane = x + nc * g.H * g.W;
-    int64_t best = -1;
-    T best_v = -T(INFINITY);
-    for (int64_t kh = 0; kh < g.KH; ++kh) {
-      const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
-      if (ih < 0 || ih >= g.H) continue;
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const int64_t iw = ow * g.SW - g.PW + kw * g.DW;
-        if (iw < 0 || iw >= g.W) continue;
-        const T v = plane[ih * g.W + iw];
-        if (best < 0 || v > best_v || (v != v && best_v == best_v)) {
-          best = ih * g.W + iw;
-          best_v = v;
-        }
-      }
-    }
-    offsets[i] = nc * g.H * g.W + best;
+    offsets[i] = nc * g.H * g.W + window_argmax(x + nc * g.H * g.W, g, oh, ow);
   }
 }
 

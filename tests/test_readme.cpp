@@ -72,6 +72,10 @@ TEST(ReadmeTest, ApiTourRunsAsWritten) {
   dezero::set_conv_workspace_limit(16 << 20);
   EXPECT_EQ(dezero::conv_workspace_limit(), size_t{16} << 20);
   dezero::set_conv_workspace_limit(before);
+  const dezero::MemoryStats mem = dezero::cpu_memory_stats();
+  EXPECT_GE(mem.peak_allocated_bytes, mem.allocated_bytes);
+  dezero::cpu_empty_cache();
+  EXPECT_EQ(dezero::cpu_memory_stats().reserved_bytes, dezero::cpu_memory_stats().allocated_bytes);
   const std::string npy = (std::filesystem::temp_directory_path() / ("dezero_readme_" + std::to_string(::getpid()) + ".npy")).string();
   dezero::io::save_npy(npy, h.data());
   EXPECT_TENSOR_NEAR(dezero::io::load_npy(npy), h.data(), 0);
