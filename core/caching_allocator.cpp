@@ -49,6 +49,8 @@ void poison(const CachingAllocator::Source& source, void* p, size_t size, bool o
 CachingAllocator::CachingAllocator(const char* name, Source source, size_t cache_limit)
     : name_(name), source_(std::move(source)), cache_limit_(cache_limit) {}
 
+CachingAllocator::~CachingAllocator() { empty_cache(); }
+
 std::shared_ptr<void> CachingAllocator::allocate(size_t bytes) {
   const size_t size = rounded(bytes);
   void* p = take_cached(size);

@@ -25,6 +25,10 @@ class CachingAllocator {
 
   /// `name` prefixes errors ("cpu", "cuda"); at most `cache_limit` free bytes are kept.
   CachingAllocator(const char* name, Source source, size_t cache_limit);
+  /// Releases the cached blocks; every block handed out must have come back before.
+  ~CachingAllocator();
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
   /// A block of at least `bytes` bytes, returned to the cache when the last handle goes.
   std::shared_ptr<void> allocate(size_t bytes);
   /// Releases every free cached block.
