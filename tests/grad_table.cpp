@@ -104,6 +104,9 @@ const std::vector<GradCase> kGradCases = {
     // ---- activations ----
     {"sigmoid", unary(F::sigmoid), {{3, 4}}},
     {"relu", unary(F::relu), {{3, 4}}, kOffZero},
+    // Its gradient's own backward (ReLUGrad w.r.t. the incoming gradient) is reached only when that
+    // gradient depends on x: second order of relu(x) * x.
+    {"relu_times_input", [](const Vars& v) { return F::relu(v[0]) * v[0]; }, {{3, 4}}, kOffZero},
     {"leaky_relu", [](const Vars& v) { return F::leaky_relu(v[0], 0.1); }, {{3, 4}}, kOffZero},
     {"softmax", [](const Vars& v) { return F::softmax(v[0]); }, {{3, 4}}},
     {"softmax_last_axis", [](const Vars& v) { return F::softmax(v[0], -1); }, {{2, 3, 4}}},
