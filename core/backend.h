@@ -68,8 +68,10 @@ class Backend {
   virtual void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) = 0;
   /// Samples [n0, n1) of the image x (overwritten) from the start of col, patches summed.
   virtual void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) = 0;
-  /// Depthwise conv (groups = C = OC): y (N, C, OH, OW) from x (N, C, H, W) and W (C, 1, KH, KW).
-  virtual void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) = 0;
+  /// Depthwise conv (groups = C = OC): y (N, C, OH, OW) from x (N, C, H, W), W (C, 1, KH, KW) and
+  /// the bias b (C,), which may be undefined (no bias).
+  virtual void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
+                                Tensor& y) = 0;
   /// Its input gradient (a depthwise transposed conv): gx (N, C, H, W) from gy and W.
   virtual void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) = 0;
   /// Its weight gradient: gW (C, 1, KH, KW) from x and gy.

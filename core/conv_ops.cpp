@@ -79,11 +79,16 @@ void check_groups(const Shape& x, const Shape& W, int64_t groups, int64_t in_per
            to_string(W), to_string(x), groups);
 }
 
+void check_bias(const Tensor& b, const Tensor& x, int64_t channels, const char* op) {
+  if (!b.defined()) return;
+  DZ_CHECK(b.ndim() == 1 && b.size(0) == channels, "{}: bias must be ({},); got {}", op, channels,
+           to_string(b.shape()));
+  ops::check_compatible(x, b, op);
+}
+
 void add_bias(Tensor& y, const Tensor& b, const char* op) {
   if (!b.defined()) return;
-  DZ_CHECK(b.ndim() == 1 && b.size(0) == y.size(1), "{}: bias must be ({},); got {}", op, y.size(1),
-           to_string(b.shape()));
-  ops::check_compatible(y, b, op);
+  check_bias(b, y, y.size(1), op);
   backend_for(y.device()).binary(BinaryOp::Add, y, b.reshape({1, y.size(1), 1, 1}), y);
 }
 
@@ -146,9 +151,9 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
            to_string(W.shape()), g.KH, g.KW);
   Tensor y = Tensor::empty({g.N, OC, g.OH, g.OW}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
-  if (is_depthwise(g, G, OC)) {
-    be.depthwise_conv2d(x, W, g, y);
-    add_bias(y, b, "conv2d");
+  if (is_depthwise(g, G, OC)) {  // the bias is the accumulators' initial value
+    check_bias(b, x, OC, "conv2d");
+    be.depthwise_conv2d(x, W, b, g, y);
     return y;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;

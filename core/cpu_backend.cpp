@@ -270,8 +270,9 @@ class CpuBackend final : public Backend {
     cpu::col2im(col, g, n0, n1, x);
   }
 
-  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) override {
-    cpu::depthwise_conv2d(x, W, g, y);
+  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
+                        Tensor& y) override {
+    cpu::depthwise_conv2d(x, W, b, g, y);
   }
 
   void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) override {

@@ -75,6 +75,15 @@ void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out);
 /// out = x with axes permuted (out.shape[i] = x.shape[axes[i]]).
 void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out);
 
+/// The [lo, hi) range of output columns ow whose input column ow*SW - PW + kw*DW is inside [0, W).
+inline void valid_columns(const Conv2dGeometry& g, int64_t kw, int64_t& lo, int64_t& hi) {
+  const int64_t offset = kw * g.DW - g.PW;  // iw = ow * SW + offset
+  lo = offset >= 0 ? 0 : (-offset + g.SW - 1) / g.SW;
+  hi = g.W - offset <= 0 ? 0 : (g.W - offset - 1) / g.SW + 1;
+  lo = std::min(lo, g.OW);
+  hi = std::clamp(hi, lo, g.OW);
+}
+
 /// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.
 std::shared_ptr<void> allocate(size_t bytes);
 /// im2col of samples [n0, n1) into the start of col.
@@ -82,7 +91,7 @@ void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Te
 /// col2im of the start of col into samples [n0, n1) of x (overwritten).
 void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x);
 /// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
-void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y);
+void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, Tensor& y);
 void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx);
 void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW);
 /// Flat offsets of each max-pooling window's maximum.

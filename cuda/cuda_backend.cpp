@@ -141,8 +141,10 @@ class CudaBackend final : public Backend {
   void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) override {
     DZ_CUDA_CHECK(kernels::col2im(col.dtype(), col.raw_data(), x.raw_data(), n0, n1, geo(g), stream()));
   }
-  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, Tensor& y) override {
-    DZ_CUDA_CHECK(kernels::depthwise_conv2d(x.dtype(), x.raw_data(), W.raw_data(), y.raw_data(), geo(g), stream()));
+  void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
+                        Tensor& y) override {
+    DZ_CUDA_CHECK(kernels::depthwise_conv2d(x.dtype(), x.raw_data(), W.raw_data(), b.defined() ? b.raw_data() : nullptr,
+                                            y.raw_data(), geo(g), stream()));
   }
   void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) override {
     DZ_CUDA_CHECK(

@@ -52,11 +52,11 @@ __global__ void col2im_kernel(const T* col, T* x, int64_t total, int64_t n0, Geo
 }
 
 template <class T>
-__global__ void depthwise_kernel(const T* x, const T* Wt, T* y, int64_t total, Geo g) {
+__global__ void depthwise_kernel(const T* x, const T* Wt, const T* b, T* y, int64_t total, Geo g) {
   DZ_GRID_LOOP(i, total) {
     const int64_t ow = i % g.OW, oh = i / g.OW % g.OH, nc = i / (g.OW * g.OH), c = nc % g.C;
     const T* plane = x + nc * g.H * g.W;
-    T acc = 0;
+    T acc = b ? b[c] : T(0);
     for (int64_t kh = 0; kh < g.KH; ++kh) {
       const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
       if (ih < 0 || ih >= g.H) continue;
@@ -137,12 +137,13 @@ cudaError_t col2im(DType t, const void* col, void* x, int64_t n0, int64_t n1, co
   });
 }
 
-cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, void* y, const Geo& g, cudaStream_t s) {
+cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, const void* b, void* y, const Geo& g,
+                             cudaStream_t s) {
   const int64_t total = g.N * g.C * g.OH * g.OW;
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
     return launch(total, s, depthwise_kernel<T>, static_cast<const T*>(x), static_cast<const T*>(W),
-                  static_cast<T*>(y), total, g);
+                  static_cast<const T*>(b), static_cast<T*>(y), total, g);
   });
 }
 

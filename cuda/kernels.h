@@ -55,7 +55,8 @@ cudaError_t gather(DType t, const void* x, const int64_t* offsets, void* y, int6
 cudaError_t scatter_add(DType t, const void* src, const int64_t* offsets, void* out, int64_t n, cudaStream_t s);
 cudaError_t im2col(DType t, const void* x, void* col, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s);
 cudaError_t col2im(DType t, const void* col, void* x, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s);
-cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, void* y, const Geo& g, cudaStream_t s);
+cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, const void* b, void* y, const Geo& g,
+                             cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_x(DType t, const void* gy, const void* W, void* gx, const Geo& g, cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_w(DType t, const void* x, const void* gy, void* gW, const Geo& g, cudaStream_t s);
 cudaError_t max_pool2d_argmax(DType t, const void* x, int64_t* offsets, const Geo& g, cudaStream_t s);

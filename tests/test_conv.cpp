@@ -205,6 +205,50 @@ TEST(ConvTest, Im2colAndCol2imMatchDirectLoops) {
   }
 }
 
+// The direct depthwise kernels (forward with bias, input and weight gradients) against the
+// im2col path of conv2d_simple, in both dtypes, on geometries that reach every branch: rows
+// past one group of eight, rows wider than one vector, stride 2 (strided loads and the scatter
+// gradient), dilation, asymmetric padding, a 5x5 kernel (taps in groups of nine).
+TEST(ConvTest, DepthwiseKernelsMatchTheComposedReference) {
+  struct Case { Shape x; Pair k, s, p, d; };
+  const Case cases[] = {{{2, 3, 14, 14}, 3, 1, 1, 1},        {{1, 2, 19, 37}, 3, 1, 1, 1},
+                        {{2, 2, 17, 20}, 3, 2, 1, 1},        {{1, 3, 12, 11}, {3, 2}, 1, {2, 0}, {2, 1}},
+                        {{2, 2, 13, 18}, 5, 1, 2, 1},        {{1, 2, 9, 10}, {3, 3}, {2, 3}, 0, 1},
+                        {{1, 4, 6, 5}, 1, 1, 0, 1}};
+  manual_seed(5);
+  for (DType dtype : {Float32, Float64}) {
+    const double tol = dtype == Float32 ? 2e-4 : 1e-11;
+    for (const Case& c : cases) {
+      const int64_t C = c.x[1];
+      const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn({C, 1, c.k.h, c.k.w}, dtype));
+      const Variable b(Tensor::randn({C}, dtype));
+      const F::Conv2dOptions o{c.s, c.p, c.d, C};
+      const std::string what = fmt::format("x {} kernel ({},{}) stride ({},{}) {}", to_string(c.x), c.k.h, c.k.w,
+                                           c.s.h, c.s.w, to_string(dtype));
+      const Variable y = F::conv2d(x, W, b, o), want = F::conv2d_simple(x, W, b, o);
+      EXPECT_TENSOR_NEAR(y.data(), want.data(), tol) << what;
+      const Variable gy(Tensor::randn(y.shape(), dtype));
+      auto got = dezero::grad({y}, {x, W, b}, {gy});
+      auto ref = dezero::grad({want}, {x, W, b}, {gy});
+      for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
+    }
+  }
+}
+
+// Input columns no output reads (here the last one: 3x3 taps at stride 2 over 10 columns stop at
+// column 8) must not reach the weight gradient, even when they are infinite.
+TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
+  for (DType dtype : {Float32, Float64}) {
+    std::vector<double> v(2 * 6 * 10, 1.0);
+    for (int64_t r = 0; r < 2 * 6; ++r) v[r * 10 + 9] = INFINITY;
+    const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, 6, 10})), W(Tensor::ones({2, 1, 3, 3}, dtype));
+    const Variable y = F::conv2d(x, W, {}, {.stride = 2, .groups = 2});
+    ASSERT_EQ(y.shape(), (Shape{1, 2, 2, 4}));
+    const Tensor gW = dezero::grad({y}, {W}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
+    EXPECT_TENSOR_NEAR(gW, Tensor::full({2, 1, 3, 3}, 8.0, dtype), 0) << to_string(dtype);
+  }
+}
+
 // Every path of the max-pool kernel (2x2 stride 2, unpadded with any stride and dilation,
 // padded) against a direct loop: the first maximum of each window wins, NaN beats numbers.
 TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
