@@ -78,6 +78,22 @@ class Backend {
   virtual void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) = 0;
   /// For each (n, c, oh, ow) window, the flat offset into x of its maximum.
   virtual void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) = 0;
+
+  // Optional sample-at-a-time convolution products (each thread takes whole samples: columns
+  // built and consumed in its own cache). Each returns false where this backend has no such
+  // path for these arguments; the caller then runs im2col/col2im and gemm over batch chunks.
+  /// y (N, OC, OH, OW) with y[n, g] = W_g . columns(x[n])_g; no bias.
+  virtual bool conv2d_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+    return false;
+  }
+  /// y (N, C, H, W) = col2im(W_g^T . x[n, g]) from x (N, OC, OH, OW): conv2d's input gradient.
+  virtual bool deconv2d_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+    return false;
+  }
+  /// gW (OC, C/G, KH, KW) = sum over n of gy[n, g] . columns(x[n])_g^T.
+  virtual bool conv2d_grad_w_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+    return false;
+  }
 };
 
 /// The backend of a device; throws when that device's backend is not built.

@@ -157,6 +157,10 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
     return y;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
+  if (be.conv2d_by_sample(x, W, g, G, y)) {
+    add_bias(y, b, "conv2d");
+    return y;
+  }
   for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     GemmSpec spec{OCg, L, K, false, false, 1.0, 0.0, {}, {}, {}};
     for (int64_t n = n0; n < n1; ++n)
@@ -182,6 +186,9 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
     return gW;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
+  Backend& be = backend_for(x.device());
+  Tensor gW = Tensor::empty({OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
+  if (be.conv2d_grad_w_by_sample(x, gy, g, G, gW)) return gW;
   // Samples accumulate into kPartials buffers (sample n into n % kPartials, in order), summed at
   // the end: the GEMMs of different buffers run concurrently, and the result does not depend
   // on the number of threads.
@@ -189,7 +196,6 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   const int64_t partials = std::min(kPartials, std::max<int64_t>(g.N, 1));
   const int64_t w_numel = OC * K;
   Tensor acc = Tensor::zeros({partials, OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
-  Backend& be = backend_for(x.device());
   for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     // gW_g += gy[n, g] (OCg x L) . col[n, g]^T (L x K)
     GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};
@@ -220,6 +226,10 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
   Backend& be = backend_for(x.device());
   if (is_depthwise(g, G, Cin)) {
     be.depthwise_conv2d_grad_x(x, W, g, y);
+    add_bias(y, b, "deconv2d");
+    return y;
+  }
+  if (be.deconv2d_by_sample(x, W, g, G, y)) {
     add_bias(y, b, "deconv2d");
     return y;
   }

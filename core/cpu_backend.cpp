@@ -107,8 +107,10 @@ void binary_kernel(const Tensor& a, const Tensor& b, Tensor& out) {
 
 // ---- GEMM ----
 
+}  // namespace
+
 template <class T>
-void gemm_one(const T* a, const T* b, T* c, const GemmSpec& s) {
+void cpu::gemm_one(const T* a, const T* b, T* c, const GemmSpec& s) {
   if constexpr (std::is_same_v<T, float>) {
     if (cpu::has_fast_sgemm() && cpu::prefer_fast_sgemm(s.M, s.N, s.K)) {
       cpu::sgemm(s.M, s.N, s.K, static_cast<float>(s.alpha), a, s.trans_a ? s.M : s.K, s.trans_a, b,
@@ -130,6 +132,35 @@ void gemm_one(const T* a, const T* b, T* c, const GemmSpec& s) {
   else if (!s.trans_a && s.trans_b) C.noalias() += alpha * A * B.transpose();
   else C.noalias() += alpha * A.transpose() * B.transpose();
 }
+template void cpu::gemm_one<float>(const float*, const float*, float*, const GemmSpec&);
+template void cpu::gemm_one<double>(const double*, const double*, double*, const GemmSpec&);
+
+namespace {
+
+// When many single-threaded products share a few left operands (a convolution's weights, one
+// product per sample), each distinct A is packed once here and every product reads its B in
+// place: no per-product packing of A or B, and no zeroing of C. Empty when that does not apply.
+struct SharedA {
+  std::vector<cpu::PackedA> packed;
+  std::vector<int64_t> index;  // per entry, into packed
+};
+
+template <class T>
+SharedA share_a(const T* pa, const GemmSpec& s, int64_t batch) {
+  SharedA out;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!cpu::has_fast_sgemm() || s.trans_b || batch < 2) return out;
+    std::vector<int64_t> distinct(s.a_offsets.begin(), s.a_offsets.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    if (2 * static_cast<int64_t>(distinct.size()) > batch) return out;
+    for (int64_t offset : distinct)
+      out.packed.emplace_back(s.M, s.K, static_cast<float>(s.alpha), pa + offset, s.trans_a ? s.M : s.K, s.trans_a);
+    for (int64_t offset : s.a_offsets)
+      out.index.push_back(std::lower_bound(distinct.begin(), distinct.end(), offset) - distinct.begin());
+  }
+  return out;
+}
 
 template <class T>
 void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s) {
@@ -137,7 +168,18 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
   const T* pb = b.data<T>();
   T* pc = c.data<T>();
   const int64_t batch = static_cast<int64_t>(s.c_offsets.size());
-  auto run = [&](int64_t i) { gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s); };
+  auto run = [&](int64_t i) { cpu::gemm_one(pa + s.a_offsets[i], pb + s.b_offsets[i], pc + s.c_offsets[i], s); };
+  const SharedA shared = share_a(pa, s, batch);
+  auto run_single = [&](int64_t i) {  // on one thread
+    if constexpr (std::is_same_v<T, float>) {
+      if (!shared.index.empty()) {
+        cpu::sgemm_packed(shared.packed[shared.index[i]], s.N, pb + s.b_offsets[i], s.N, static_cast<float>(s.beta),
+                          pc + s.c_offsets[i], s.N);
+        return;
+      }
+    }
+    run(i);
+  };
   // Entries grouped by output block, in order; blocks are independent of each other.
   std::vector<int64_t> order(batch);
   std::iota(order.begin(), order.end(), 0);
@@ -148,7 +190,7 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
   starts.push_back(batch);
   const int64_t blocks = static_cast<int64_t>(starts.size()) - 1;
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads == 1 || (blocks < 4 * threads && blocks % threads != 0)) {
+  if (threads > 1 && blocks < 4 * threads && blocks % threads != 0) {
     // Few output blocks: one product at a time, each multithreaded on the shared pool.
     for (int64_t i : order) run(i);
     return;
@@ -156,7 +198,7 @@ void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s)
   // Many blocks: one thread per block range, single-threaded products inside.
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t blk = b0; blk < b1; ++blk)
-      for (int64_t i = starts[blk]; i < starts[blk + 1]; ++i) run(order[i]);
+      for (int64_t i = starts[blk]; i < starts[blk + 1]; ++i) run_single(order[i]);
   });
 }
 
@@ -283,6 +325,18 @@ class CpuBackend final : public Backend {
     cpu::depthwise_conv2d_grad_w(x, gy, g, gW);
   }
 
+  bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups,
+                        Tensor& y) override {
+    return cpu::conv2d_by_sample(x, W, g, groups, y);
+  }
+  bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups,
+                          Tensor& y) override {
+    return cpu::deconv2d_by_sample(x, W, g, groups, y);
+  }
+  bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
+                               Tensor& gW) override {
+    return cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
+  }
   void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {
     cpu::max_pool2d_argmax(x, g, offsets);
   }

@@ -95,19 +95,27 @@ void pack_b_panel(const float* B, int64_t ldb, bool trans, int64_t p0, int64_t k
   }
 }
 
-// acc (ROWS x 16 VECS) = A panel (kc x MR) . B panel (kc x NR); then C = alpha acc + beta C on
-// the rows x cols corner that exists (beta == 0 never reads C). Edge tiles get smaller ROWS and
-// VECS, so a 100-wide C wastes no FMAs on padding columns.
-template <int ROWS, int VECS>
-void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t cols,
+// acc (ROWS x 16 VECS) = A panel (kc x MR) . B (kc x NR, row k at b + k ldb); then C = alpha acc +
+// beta C on the rows x cols corner that exists (beta == 0 never reads C). Edge tiles get smaller
+// ROWS and VECS, so a 100-wide C wastes no FMAs on padding columns. A packed B panel (ldb = NR,
+// zero-padded, aligned) is read whole; B in place (kInPlaceB) with masked loads, so that nothing
+// past column `cols` of a row is read.
+template <int ROWS, int VECS, bool kInPlaceB>
+void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* C, int64_t ldc, int64_t cols,
                   float alpha, float beta) {
   __m512 acc[ROWS][VECS];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; ++i)
     for (int v = 0; v < VECS; ++v) acc[i][v] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+  __mmask16 mask[VECS];
+  for (int v = 0; v < VECS; ++v) {
+    const int64_t c = std::clamp<int64_t>(cols - 16 * v, 0, 16);
+    mask[v] = static_cast<__mmask16>(c == 16 ? 0xFFFF : (1u << c) - 1);
+  }
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
     __m512 bv[VECS];
-    for (int v = 0; v < VECS; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+    for (int v = 0; v < VECS; ++v)
+      bv[v] = kInPlaceB ? _mm512_maskz_loadu_ps(mask[v], b + 16 * v) : _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -115,11 +123,6 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
     }
   }
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  __mmask16 mask[VECS];
-  for (int v = 0; v < VECS; ++v) {
-    const int64_t c = std::clamp<int64_t>(cols - 16 * v, 0, 16);
-    mask[v] = static_cast<__mmask16>(c == 16 ? 0xFFFF : (1u << c) - 1);
-  }
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; ++i) {
     for (int v = 0; v < VECS; ++v) {
@@ -131,18 +134,19 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
   }
 }
 
-using MicroKernel = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, float, float);
+using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, float, float);
 
-// kKernels[rows - 1][vecs - 1]: one instance per tile shape.
-template <size_t... R>
+// kernels[rows - 1][vecs - 1]: one instance per tile shape.
+template <bool kInPlaceB, size_t... R>
 constexpr std::array<std::array<MicroKernel, 2>, MR> make_kernels(std::index_sequence<R...>) {
-  return {{{&micro_kernel<R + 1, 1>, &micro_kernel<R + 1, 2>}...}};
+  return {{{&micro_kernel<R + 1, 1, kInPlaceB>, &micro_kernel<R + 1, 2, kInPlaceB>}...}};
 }
-constexpr auto kKernels = make_kernels(std::make_index_sequence<MR>{});
+constexpr auto kPackedKernels = make_kernels<false>(std::make_index_sequence<MR>{});
+constexpr auto kInPlaceKernels = make_kernels<true>(std::make_index_sequence<MR>{});
 
 void run_tile(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows,
               int64_t cols, float alpha, float beta) {
-  kKernels[rows - 1][cols > 16 ? 1 : 0](kc, a, b, C, ldc, cols, alpha, beta);
+  kPackedKernels[rows - 1][cols > 16 ? 1 : 0](kc, a, b, NR, C, ldc, cols, alpha, beta);
 }
 
 }  // namespace
@@ -152,6 +156,40 @@ bool has_fast_sgemm() { return true; }
 bool prefer_fast_sgemm(int64_t M, int64_t N, int64_t K) {
   const bool multithreaded = !omp_in_parallel() && omp_get_max_threads() > 1;
   return multithreaded || M * N * K >= (int64_t{1} << 27);
+}
+
+PackedA::PackedA(int64_t M, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a)
+    : M_(M), K_(K), alpha_(alpha) {
+  const int64_t slices = std::max<int64_t>(1, (K + KC - 1) / KC);
+  kc_ = (K + slices - 1) / slices;  // equal slices, as in sgemm
+  const int64_t rows = (M + MR - 1) / MR * MR;
+  data_.reset(static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>((rows * K * 4 + 63) / 64 * 64))));
+  for (int64_t p0 = 0; p0 < K; p0 += kc_) pack_a(A, lda, trans_a, 0, M, p0, std::min(kc_, K - p0), data_.get() + rows * p0);
+}
+
+PackedA::~PackedA() = default;
+
+void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int64_t M = a.M_, K = a.K_, rows = (M + MR - 1) / MR * MR;
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  // B is read in place: a column panel of B (kc rows of NR floats) stays in L1 across the A
+  // panels, which stay in L2 across the B panels.
+  for (int64_t p0 = 0; p0 < K; p0 += a.kc_) {
+    const int64_t kc = std::min(a.kc_, K - p0);
+    const float* slice = a.data_.get() + rows * p0;
+    const float beta_here = p0 == 0 ? beta : 1.0f;
+    for (int64_t j0 = 0; j0 < N; j0 += NR) {
+      const int64_t cols = std::min(NR, N - j0);
+      for (int64_t i0 = 0; i0 < M; i0 += MR)
+        kInPlaceKernels[std::min(MR, M - i0) - 1][cols > 16 ? 1 : 0](kc, slice + i0 * kc, B + p0 * ldb + j0, ldb,
+                                                                     C + i0 * ldc + j0, ldc, cols, a.alpha_, beta_here);
+    }
+  }
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a,
@@ -210,6 +248,16 @@ void sgemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t
 }
 
 #else  // no AVX-512: the backend uses Eigen
+
+PackedA::PackedA(int64_t, int64_t, float, const float*, int64_t, bool) {
+  DZ_ASSERT(false, "PackedA: built without AVX-512; check has_fast_sgemm() first");
+}
+
+PackedA::~PackedA() = default;
+
+void sgemm_packed(const PackedA&, int64_t, const float*, int64_t, float, float*, int64_t) {
+  DZ_ASSERT(false, "sgemm_packed: called in a build without AVX-512; check has_fast_sgemm() first");
+}
 
 bool has_fast_sgemm() { return false; }
 

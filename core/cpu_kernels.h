@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/conv.h"
 #include "core/elementwise.h"
 #include "core/tensor.h"
@@ -83,6 +84,16 @@ inline void valid_columns(const Conv2dGeometry& g, int64_t kw, int64_t& lo, int6
   lo = std::min(lo, g.OW);
   hi = std::clamp(hi, lo, g.OW);
 }
+
+/// One product C = alpha op(A) op(B) + beta C of `spec` (offsets ignored), multithreaded when
+/// called outside a parallel region: the packed AVX-512 kernel where it is faster, else Eigen.
+template <class T>
+void gemm_one(const T* a, const T* b, T* c, const GemmSpec& spec);
+
+/// Sample-at-a-time convolution products (see Backend::conv2d_by_sample and its siblings).
+bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y);
+bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y);
+bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW);
 
 /// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.
 std::shared_ptr<void> allocate(size_t bytes);

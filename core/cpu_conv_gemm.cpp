@@ -1,0 +1,150 @@
+// Convolution products of the CPU backend, one whole sample per thread: the thread builds the
+// sample's columns (im2col) in its own buffer and multiplies them while they are still in its
+// L2, instead of all threads writing a shared chunk of columns and then reading each other's.
+// float32 with AVX-512 multiplies by weights packed once per call (cpu::PackedA) and reads the
+// columns in place; float64 uses Eigen per product. Used when the batch keeps every thread busy.
+
+#include <vector>
+
+#include "core/cpu_gemm.h"
+#include "core/cpu_kernels.h"
+
+namespace dezero::cpu {
+namespace {
+
+// The columns are the input itself: 1x1 window, stride 1, no padding.
+bool is_pointwise(const Conv2dGeometry& g) {
+  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
+}
+
+// Whether whole samples per thread pay: every thread gets work (else the caller's path, whose
+// products are multithreaded, is faster), and one sample's columns fit in a core's L2 (else
+// they are read back from memory, and the caller's packed products win).
+bool worth_it(const Conv2dGeometry& g, DType dtype) {
+  constexpr size_t kL2 = size_t{1} << 20;  // half of this machine's 2 MiB: the rest holds W and y
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const size_t columns = static_cast<size_t>(g.col_rows() * g.col_cols()) * dtype_size(dtype);
+  return (threads == 1 || g.N >= 2 * threads) && columns <= kL2;
+}
+
+// The weights of each group as the left operand of C (M x L) = op(W_g) (M x K) . B (K x L).
+template <class T>
+class GroupWeights {
+ public:
+  GroupWeights(const T* w, int64_t groups, int64_t M, int64_t K, bool trans) : w_(w), M_(M), K_(K), trans_(trans) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (has_fast_sgemm())
+        for (int64_t gi = 0; gi < groups; ++gi) packed_.emplace_back(M, K, 1.0f, w + gi * M * K, trans ? M : K, trans);
+    }
+  }
+  /// C = op(W_g) . B + beta C on the calling thread; B and C have L columns.
+  void multiply(int64_t gi, const T* B, int64_t L, T beta, T* C) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, L, beta, C, L);
+    }
+    gemm_one(w_ + gi * M_ * K_, B, C, GemmSpec{M_, L, K_, trans_, false, 1.0, static_cast<double>(beta), {}, {}, {}});
+  }
+
+ private:
+  const T* w_;
+  int64_t M_, K_;
+  bool trans_;
+  std::vector<PackedA> packed_;
+};
+
+// A per-thread buffer for one sample's columns (from the caching allocator: no page faults).
+template <class T>
+Tensor column_buffer(const Conv2dGeometry& g) {
+  return Tensor::empty({is_pointwise(g) ? 1 : g.col_rows() * g.col_cols()},
+                       std::is_same_v<T, float> ? Float32 : Float64);
+}
+
+// The columns of sample n: x[n] itself for a pointwise conv, else im2col into `col`.
+template <class T>
+const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& col) {
+  if (is_pointwise(g)) return x.data<T>() + n * g.C * g.H * g.W;
+  im2col(x, g, n, n + 1, col);
+  return col.data<T>();
+}
+
+template <class T>
+void conv_forward(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t G, Tensor& y) {
+  const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
+  const GroupWeights<T> weights(W.data<T>(), G, OCg, K, false);
+  T* py = y.data<T>();
+  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
+    Tensor col = column_buffer<T>(g);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* c = columns<T>(x, g, n, col);
+      for (int64_t gi = 0; gi < G; ++gi) weights.multiply(gi, c + gi * K * L, L, T(0), py + (n * OC + gi * OCg) * L);
+    }
+  });
+}
+
+// x is the output-shaped input (N, OC, OH, OW); y[n] = col2im(W_g^T x[n, g]).
+template <class T>
+void deconv_forward(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t G, Tensor& y) {
+  const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
+  const GroupWeights<T> weights(W.data<T>(), G, K, OCg, true);
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  const bool pointwise = is_pointwise(g);
+  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
+    Tensor col = column_buffer<T>(g);
+    for (int64_t n = n0; n < n1; ++n) {
+      T* c = pointwise ? py + n * g.C * L : col.data<T>();  // a 1x1 conv's columns are the image
+      for (int64_t gi = 0; gi < G; ++gi) weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, T(0), c + gi * K * L);
+      if (!pointwise) col2im(col, g, n, n + 1, y);
+    }
+  });
+}
+
+// Sample n accumulates into partial n % P (P = 8, in order) and the partials are summed in
+// order at the end: the same sums as the chunked path, whatever the number of threads.
+template <class T>
+void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t G, Tensor& gW) {
+  const int64_t OC = gy.size(1), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols(), w_numel = OC * K;
+  const int64_t partials = std::min<int64_t>(8, g.N);
+  std::vector<T> acc(static_cast<size_t>(partials * w_numel), T(0));
+  const T* pg = gy.data<T>();
+  const GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};  // gW_g += gy[n, g] . col_g^T
+  parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
+    Tensor col = column_buffer<T>(g);
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t n = p; n < g.N; n += partials) {
+        const T* c = columns<T>(x, g, n, col);
+        for (int64_t gi = 0; gi < G; ++gi)
+          gemm_one(pg + (n * OC + gi * OCg) * L, c + gi * K * L, acc.data() + p * w_numel + gi * OCg * K, spec);
+      }
+  });
+  T* out = gW.data<T>();
+  parallel_for(w_numel, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T total = acc[i];
+      for (int64_t p = 1; p < partials; ++p) total += acc[p * w_numel + i];
+      out[i] = total;
+    }
+  });
+}
+
+}  // namespace
+
+bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y) {
+  if (!worth_it(g, x.dtype())) return false;
+  dispatch(x.dtype(), [&](auto t) { conv_forward<decltype(t)>(x, W, g, groups, y); });
+  return true;
+}
+
+bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y) {
+  if (!worth_it(g, x.dtype())) return false;
+  dispatch(x.dtype(), [&](auto t) { deconv_forward<decltype(t)>(x, W, g, groups, y); });
+  return true;
+}
+
+bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
+  if (!worth_it(g, x.dtype())) return false;
+  dispatch(x.dtype(), [&](auto t) { conv_grad_w<decltype(t)>(x, gy, g, groups, gW); });
+  return true;
+}
+
+}  // namespace dezero::cpu
