@@ -205,6 +205,37 @@ TEST(ConvTest, Im2colAndCol2imMatchDirectLoops) {
   }
 }
 
+// Batches that fill the threads take the sample-at-a-time products (columns built and used by
+// one thread; float32 weights packed once, columns read in place): forward, input and weight
+// gradients against conv2d_simple, dense, grouped, strided, 1x1 (columns = the input), and
+// with columns too large for that path (the chunked path), in both dtypes and thread counts.
+TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
+  struct Case { Shape x, W; Pair s, p; int64_t groups; };
+  const Case cases[] = {{{8, 5, 9, 11}, {7, 5, 3, 3}, 1, 1, 1},  {{8, 4, 10, 7}, {6, 2, 3, 3}, 2, 1, 2},
+                        {{6, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1},   {{6, 4, 7, 7}, {4, 4, 1, 1}, 2, 0, 1},
+                        {{8, 8, 5, 5}, {32, 2, 3, 3}, 1, 1, 4},  {{4, 16, 64, 64}, {8, 16, 3, 3}, 1, 1, 1}};
+  const int threads = dezero::get_num_threads();
+  manual_seed(6);
+  for (int t : {1, 2}) {
+    dezero::set_num_threads(t);
+    for (DType dtype : {Float32, Float64}) {
+      const double tol = dtype == Float32 ? 1e-3 : 1e-10;
+      for (const Case& c : cases) {
+        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
+        const F::Conv2dOptions o{c.s, c.p, 1, c.groups};
+        const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
+        const Variable y = F::conv2d(x, W, b, o), want = F::conv2d_simple(x, W, b, o);
+        EXPECT_TENSOR_NEAR(y.data(), want.data(), tol) << what;
+        const Variable gy(Tensor::randn(y.shape(), dtype));
+        auto got = dezero::grad({y}, {x, W, b}, {gy});
+        auto ref = dezero::grad({want}, {x, W, b}, {gy});
+        for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
+      }
+    }
+  }
+  dezero::set_num_threads(threads);
+}
+
 // The direct depthwise kernels (forward with bias, input and weight gradients) against the
 // im2col path of conv2d_simple, in both dtypes, on geometries that reach every branch: rows
 // past one group of eight, rows wider than one vector, stride 2 (strided loads and the scatter

@@ -1,6 +1,8 @@
 // The packed AVX-512 SGEMM against a naive product, over every edge-tile shape (rows 1..14 of a
 // tile, 1..32 columns), both transposes, alpha/beta accumulation and K split into slices.
 
+#include <limits>
+
 #include "test_helpers.h"
 
 #include "core/cpu_gemm.h"
@@ -9,14 +11,23 @@ using namespace dezero;
 
 namespace {
 
-void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta) {
+// With `packed`, the product goes through cpu::PackedA + cpu::sgemm_packed (B read in place,
+// not transposed), its B an exact-size allocation so that reading past row ends would be seen
+// by ASan, and C filled with NaN when beta = 0 (C must not be read).
+void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, bool packed = false) {
   manual_seed(static_cast<uint64_t>(M * 1000003 + N * 1009 + K));
   const std::vector<double> a = Tensor::randn({M * K}, Float64).to_vector();
   const std::vector<double> b = Tensor::randn({K * N}, Float64).to_vector();
   std::vector<double> c0 = Tensor::randn({M * N}, Float64).to_vector();
   std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), cf(c0.begin(), c0.end());
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
-  cpu::sgemm(M, N, K, alpha, af.data(), lda, ta, bf.data(), ldb, tb, beta, cf.data(), N);
+  if (packed) {
+    if (beta == 0) std::fill(cf.begin(), cf.end(), std::numeric_limits<float>::quiet_NaN());
+    const cpu::PackedA pa(M, K, alpha, af.data(), lda, ta);
+    cpu::sgemm_packed(pa, N, bf.data(), ldb, beta, cf.data(), N);
+  } else {
+    cpu::sgemm(M, N, K, alpha, af.data(), lda, ta, bf.data(), ldb, tb, beta, cf.data(), N);
+  }
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double acc = 0;
@@ -38,6 +49,15 @@ TEST(CpuGemmTest, MatchesNaiveOnEdgeShapesTransposesAndBeta) {
   check_sgemm(600, 40, 20, true, false, 1.0f, 1.0f);   // several row blocks
   check_sgemm(20, 4200, 7, false, true, -1.0f, 0.0f);  // more than one column block
   check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f);      // K = 0 scales C
+}
+
+TEST(CpuGemmTest, PackedLeftOperandWithBInPlace) {
+  if (!cpu::has_fast_sgemm()) GTEST_SKIP() << "this build has no AVX-512 kernel (Eigen is used)";
+  for (int64_t M : {1, 8, 14, 15, 64})
+    for (int64_t N : {1, 4, 16, 17, 33, 196})
+      for (bool ta : {false, true}) check_sgemm(M, N, 9, ta, false, 1.0f, 0.0f, true);
+  check_sgemm(30, 50, 800, true, false, 0.5f, 2.0f, true);  // K in slices, beta = 2
+  check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f, true);     // K = 0 scales C
 }
 
 TEST(CpuGemmTest, SingleThreadedInsideAParallelRegion) {
