@@ -205,6 +205,18 @@ TEST(ConvTest, Im2colAndCol2imMatchDirectLoops) {
   }
 }
 
+// conv2d against conv2d_simple (the composed im2col reference): output to tol, the gradients
+// of x, W and b for a random output gradient to 10 tol.
+void expect_conv_matches_reference(const Variable& x, const Variable& W, const Variable& b, const F::Conv2dOptions& o,
+                                   double tol, const std::string& what) {
+  const Variable y = F::conv2d(x, W, b, o), want = F::conv2d_simple(x, W, b, o);
+  EXPECT_TENSOR_NEAR(y.data(), want.data(), tol) << what;
+  const Variable gy(Tensor::randn(y.shape(), y.dtype()));
+  auto got = dezero::grad({y}, {x, W, b}, {gy});
+  auto ref = dezero::grad({want}, {x, W, b}, {gy});
+  for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
+}
+
 // Batches that fill the threads take the sample-at-a-time products (columns built and used by
 // one thread; float32 weights packed once, columns read in place): forward, input and weight
 // gradients against conv2d_simple, dense, grouped, strided, 1x1 (columns = the input), and
@@ -224,12 +236,7 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
         const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
         const F::Conv2dOptions o{c.s, c.p, 1, c.groups};
         const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
-        const Variable y = F::conv2d(x, W, b, o), want = F::conv2d_simple(x, W, b, o);
-        EXPECT_TENSOR_NEAR(y.data(), want.data(), tol) << what;
-        const Variable gy(Tensor::randn(y.shape(), dtype));
-        auto got = dezero::grad({y}, {x, W, b}, {gy});
-        auto ref = dezero::grad({want}, {x, W, b}, {gy});
-        for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
+        expect_conv_matches_reference(x, W, b, o, tol, what);
       }
     }
   }
@@ -256,12 +263,7 @@ TEST(ConvTest, DepthwiseKernelsMatchTheComposedReference) {
       const F::Conv2dOptions o{c.s, c.p, c.d, C};
       const std::string what = fmt::format("x {} kernel ({},{}) stride ({},{}) {}", to_string(c.x), c.k.h, c.k.w,
                                            c.s.h, c.s.w, to_string(dtype));
-      const Variable y = F::conv2d(x, W, b, o), want = F::conv2d_simple(x, W, b, o);
-      EXPECT_TENSOR_NEAR(y.data(), want.data(), tol) << what;
-      const Variable gy(Tensor::randn(y.shape(), dtype));
-      auto got = dezero::grad({y}, {x, W, b}, {gy});
-      auto ref = dezero::grad({want}, {x, W, b}, {gy});
-      for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
+      expect_conv_matches_reference(x, W, b, o, tol, what);
     }
   }
 }
