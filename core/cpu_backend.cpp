@@ -294,13 +294,16 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, Tensor& out) override {
+  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, Tensor& out) override {
     dispatch(src.dtype(), [&](auto t) {
       using T = decltype(t);
       const T* ps = src.data<T>();
       T* py = out.data<T>();
-      // Sequential: repeated offsets must accumulate in a fixed order (deterministic).
-      for (size_t i = 0; i < offsets.size(); ++i) py[offsets[i]] += ps[i];
+      // Repeated offsets must accumulate in a fixed order (deterministic): only unique ones split.
+      const int64_t n = static_cast<int64_t>(offsets.size());
+      parallel_for(n, unique ? kGrain : n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) py[offsets[i]] += ps[i];
+      });
     });
   }
 

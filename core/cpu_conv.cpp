@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu_kernels.h"
+#include "core/cpu_lanes.h"
 #include "core/pool_window.h"
 
 namespace dezero::cpu {
@@ -202,6 +204,57 @@ void max_pool_2x2(const T* __restrict src, int64_t origin, const Conv2dGeometry&
   }
 }
 
+#if defined(__AVX512F__)
+// max_pool_2x2 for float without dilation, 16 outputs per step: each pair of input rows is loaded
+// as 32 + 32 floats and split into even and odd columns (one permute each), then the four taps
+// are compared in the same order and with the same tie/NaN rule as the scalar loop.
+void max_pool_2x2_f32(const float* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
+  const int64_t OW = g.OW, W = g.W;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const int64_t top = 2 * oh * W;
+    for (int64_t ow = 0; ow < OW; ow += 16) {
+      const int64_t n = std::min<int64_t>(16, OW - ow);
+      const __mmask16 m0 = first_lanes_mask(2 * n), m1 = first_lanes_mask(2 * n - 16);
+      const float* row = src + top + 2 * ow;
+      const __m512 t0 = _mm512_maskz_loadu_ps(m0, row), t1 = _mm512_maskz_loadu_ps(m1, row + 16);
+      const __m512 b0 = _mm512_maskz_loadu_ps(m0, row + W), b1 = _mm512_maskz_loadu_ps(m1, row + W + 16);
+      __m512 best = _mm512_permutex2var_ps(t0, even, t1);
+      // offset of output lane i = first + 2 i + the winning tap's offset, in 64 bits (lanes 0-7, 8-15)
+      const __m512i first = _mm512_set1_epi64(origin + top + 2 * ow);
+      __m512i lo = _mm512_add_epi64(first, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14));
+      __m512i hi = _mm512_add_epi64(first, _mm512_setr_epi64(16, 18, 20, 22, 24, 26, 28, 30));
+      const __m512i lo0 = lo, hi0 = hi;
+      auto consider = [&](__m512 v, int64_t offset) {
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                               (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+        best = _mm512_mask_mov_ps(best, take, v);
+        const __m512i step = _mm512_set1_epi64(offset);
+        lo = _mm512_mask_add_epi64(lo, static_cast<__mmask8>(take), lo0, step);
+        hi = _mm512_mask_add_epi64(hi, static_cast<__mmask8>(take >> 8), hi0, step);
+      };
+      consider(_mm512_permutex2var_ps(t0, odd, t1), 1);
+      consider(_mm512_permutex2var_ps(b0, even, b1), W);
+      consider(_mm512_permutex2var_ps(b0, odd, b1), W + 1);
+      int64_t* where = out + oh * OW + ow;
+      _mm512_mask_storeu_epi64(where, static_cast<__mmask8>(first_lanes_mask(n)), lo);
+      _mm512_mask_storeu_epi64(where + 8, static_cast<__mmask8>(first_lanes_mask(n - 8)), hi);
+    }
+  }
+}
+#endif
+
+template <class T>
+void max_pool_2x2_fast(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (g.DH == 1 && g.DW == 1) return max_pool_2x2_f32(src, origin, g, out);
+  }
+#endif
+  max_pool_2x2(src, origin, g, out);
+}
+
 template <class T>
 void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) {
   const T* px = x.data<T>();
@@ -215,7 +268,7 @@ void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t
       if (padded)
         max_pool_padded(src, nc * plane, g, out);
       else if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2)
-        max_pool_2x2(src, nc * plane, g, out);
+        max_pool_2x2_fast(src, nc * plane, g, out);
       else if (g.SW == 2)
         max_pool_unpadded<2>(src, nc * plane, g, out, best.data());
       else if (g.SW == 1)

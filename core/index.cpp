@@ -115,6 +115,7 @@ ResolvedIndex resolve_index(const Shape& x_shape, const IndexList& index) {
       for (int64_t c : d) next.push_back(o + c);
     r.offsets = std::move(next);
   }
+  r.unique = !has_array;  // slices and integers never select an element twice
   return r;
 }
 

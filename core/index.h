@@ -48,6 +48,7 @@ using IndexList = std::vector<Index>;
 struct ResolvedIndex {
   Shape x_shape, out_shape;
   std::vector<int64_t> offsets;
+  bool unique = false;  ///< no offset repeats, so a scatter-add needs no fixed order
 };
 
 /// Resolves an index for a tensor of x_shape, with NumPy's rules for combined index arrays.

@@ -21,6 +21,8 @@ Variable max_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& o) {
   index->x_shape = x.shape();
   index->out_shape = {g.N, g.C, g.OH, g.OW};
   index->offsets = ops::max_pool2d_argmax(x.data(), g);
+  // Windows that cannot overlap select each input at most once: the backward may run in parallel.
+  index->unique = g.SH >= g.DH * (g.KH - 1) + 1 && g.SW >= g.DW * (g.KW - 1) + 1;
   return detail::gather(x, std::move(index));
 }
 

@@ -282,18 +282,19 @@ TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
   }
 }
 
-// Every path of the max-pool kernel (2x2 stride 2, unpadded with any stride and dilation,
-// padded) against a direct loop: the first maximum of each window wins, NaN beats numbers.
+// Every path of the max-pool kernel (2x2 stride 2 with and without dilation, unpadded with any
+// stride and dilation, padded) against a direct loop: the first maximum of each window wins, NaN
+// beats numbers. 37 columns: a 2x2 pool's 18 outputs per row are a full vector step and a tail.
 TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
   struct Case { Pair k, s, p, d; };
   const Case cases[] = {{2, 2, 0, 1}, {3, 1, 0, 1}, {3, 2, 0, 1}, {2, 1, 0, 2}, {3, 3, 0, 1}, {{2, 3}, {1, 2}, 0, 1},
-                        {3, 2, 1, 1}, {2, 2, 1, 1}, {{3, 2}, {2, 1}, {1, 0}, {1, 2}}};
+                        {3, 2, 1, 1}, {2, 2, 1, 1}, {{3, 2}, {2, 1}, {1, 0}, {1, 2}}, {2, 2, 0, 2}};
   for (DType dtype : {Float32, Float64}) {
     // Values from a small set (many ties) and a few NaNs.
-    std::vector<double> values(2 * 3 * 9 * 11);
+    std::vector<double> values(2 * 3 * 9 * 37);
     for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>((i * 7919 + i / 13) % 5);
-    for (size_t i : {5, 77, 300, 501}) values[i] = std::nan("");
-    const Tensor x = Tensor::from_vector(values).reshape({2, 3, 9, 11}).to(dtype);
+    for (size_t i : {5, 77, 300, 501, 1110, 1111, 1147, 1148, 1900}) values[i] = std::nan("");
+    const Tensor x = Tensor::from_vector(values).reshape({2, 3, 9, 37}).to(dtype);
     const std::vector<double>& v = values;
     for (const Case& c : cases) {
       const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
@@ -317,6 +318,29 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
                                     << "," << c.d.w << ") output " << i << " " << to_string(dtype);
           }
     }
+  }
+}
+
+// max_pool2d's backward puts gy at each window's maximum: non-overlapping windows (a scatter
+// split across threads: more outputs than one thread's share) and overlapping ones (repeated
+// offsets accumulate) against a sequential loop over the argmax offsets.
+TEST(PoolingTest, MaxPoolBackwardPutsGradientsAtTheMaxima) {
+  manual_seed(5);
+  struct Case { Pair k, s; };
+  for (const Case c : {Case{2, 2}, Case{3, 2}}) {
+    const Tensor x = Tensor::randn({4, 9, 66, 66}, Float32);
+    const Variable v(x);
+    const Variable y = F::max_pool2d(v, c.k, {.stride = c.s});
+    const Tensor gy = Tensor::randn(y.shape(), Float32);
+    const Tensor gx = dezero::grad({y}, {v}, {Variable(gy)})[0].data();
+    const std::vector<int64_t> at =
+        ops::max_pool2d_argmax(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"));
+    ASSERT_GT(at.size(), 32768u);
+    std::vector<float> sums(static_cast<size_t>(x.numel()), 0.0f);  // float sums, in offset order
+    const std::vector<double> g = gy.to_vector();
+    for (size_t i = 0; i < at.size(); ++i) sums[static_cast<size_t>(at[i])] += static_cast<float>(g[i]);
+    const std::vector<double> expected(sums.begin(), sums.end());
+    EXPECT_TENSOR_NEAR(gx, Tensor::from_vector(expected, Float32).reshape(x.shape()), 0) << "kernel " << c.k.h;
   }
 }
 

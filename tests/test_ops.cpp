@@ -179,6 +179,10 @@ TEST(OpsTest, IndexingFollowsNumPy) {
   // Scatter-add accumulates repeated indices.
   const ResolvedIndex rep = resolve_index({3}, {std::vector<int64_t>{1, 1, 2}});
   EXPECT_TENSOR_NEAR(ops::scatter_add(T64({1, 2, 3}, {3}), rep), T64({0, 3, 3}, {3}), 0);
+  // Only slices and integers promise distinct offsets (which lets the scatter run in parallel).
+  EXPECT_FALSE(rep.unique);
+  EXPECT_TRUE(resolve_index(x.shape(), {Slice{std::nullopt, std::nullopt, -1}, 1}).unique);
+  EXPECT_FALSE(resolve_index(x.shape(), {Slice{}, std::vector<int64_t>{0, 1}}).unique);
 }
 
 TEST(OpsTest, SoftmaxIsStableForLargeInputs) {
