@@ -83,12 +83,14 @@ class Backend {
   // Optional sample-at-a-time convolution products (each thread takes whole samples: columns
   // built and consumed in its own cache). Each returns false where this backend has no such
   // path for these arguments; the caller then runs im2col/col2im and gemm over batch chunks.
-  /// y (N, OC, OH, OW) with y[n, g] = W_g . columns(x[n])_g; no bias.
-  virtual bool conv2d_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+  /// y (N, OC, OH, OW) with y[n, g] = W_g . columns(x[n])_g + b (b may be undefined).
+  virtual bool conv2d_by_sample(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t,
+                                Tensor&) {
     return false;
   }
-  /// y (N, C, H, W) = col2im(W_g^T . x[n, g]) from x (N, OC, OH, OW): conv2d's input gradient.
-  virtual bool deconv2d_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+  /// y (N, C, H, W) = col2im(W_g^T . x[n, g]) + b from x (N, OC, OH, OW): conv2d's input gradient.
+  virtual bool deconv2d_by_sample(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t,
+                                  Tensor&) {
     return false;
   }
   /// gW (OC, C/G, KH, KW) = sum over n of gy[n, g] . columns(x[n])_g^T.

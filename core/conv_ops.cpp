@@ -157,10 +157,8 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
     return y;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
-  if (be.conv2d_by_sample(x, W, g, G, y)) {
-    add_bias(y, b, "conv2d");
-    return y;
-  }
+  check_bias(b, x, OC, "conv2d");
+  if (be.conv2d_by_sample(x, W, b, g, G, y)) return y;
   for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     GemmSpec spec{OCg, L, K, false, false, 1.0, 0.0, {}, {}, {}};
     for (int64_t n = n0; n < n1; ++n)
@@ -229,10 +227,8 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
     add_bias(y, b, "deconv2d");
     return y;
   }
-  if (be.deconv2d_by_sample(x, W, g, G, y)) {
-    add_bias(y, b, "deconv2d");
-    return y;
-  }
+  check_bias(b, x, g.C, "deconv2d");
+  if (be.deconv2d_by_sample(x, W, b, g, G, y)) return y;
   const int64_t chunk = chunk_size(g.N, per_sample, x.dtype());
   Tensor col = workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {

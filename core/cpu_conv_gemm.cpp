@@ -27,6 +27,14 @@ bool worth_it(const Conv2dGeometry& g, DType dtype) {
   return (threads == 1 || g.N >= 2 * threads) && columns <= kL2;
 }
 
+// rows[i * len + j] += bias[i] for count rows (a no-op without bias).
+template <class T>
+void add_row_bias(T* rows, int64_t count, int64_t len, const T* bias) {
+  if (bias == nullptr) return;
+  for (int64_t i = 0; i < count; ++i)
+    for (int64_t j = 0; j < len; ++j) rows[i * len + j] += bias[i];
+}
+
 // The weights of each group as the left operand of C (M x L) = op(W_g) (M x K) . B (K x L).
 template <class T>
 class GroupWeights {
@@ -37,12 +45,13 @@ class GroupWeights {
         for (int64_t gi = 0; gi < groups; ++gi) packed_.emplace_back(M, K, 1.0f, w + gi * M * K, trans ? M : K, trans);
     }
   }
-  /// C = op(W_g) . B + beta C on the calling thread; B and C have L columns.
-  void multiply(int64_t gi, const T* B, int64_t L, T beta, T* C) const {
+  /// C = op(W_g) . B (+ bias[i] on row i when given) on the calling thread; B and C have L columns.
+  void multiply(int64_t gi, const T* B, int64_t L, T* C, const T* bias = nullptr) const {
     if constexpr (std::is_same_v<T, float>) {
-      if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, L, beta, C, L);
+      if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, L, 0.0f, C, L, bias);
     }
-    gemm_one(w_ + gi * M_ * K_, B, C, GemmSpec{M_, L, K_, trans_, false, 1.0, static_cast<double>(beta), {}, {}, {}});
+    gemm_one(w_ + gi * M_ * K_, B, C, GemmSpec{M_, L, K_, trans_, false, 1.0, 0.0, {}, {}, {}});
+    add_row_bias(C, M_, L, bias);
   }
 
  private:
@@ -67,34 +76,47 @@ const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& co
   return col.data<T>();
 }
 
+// The bias, if any, is added as each product's rows are stored (no extra pass over y).
 template <class T>
-void conv_forward(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t G, Tensor& y) {
+void conv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t G, Tensor& y) {
   const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
   const GroupWeights<T> weights(W.data<T>(), G, OCg, K, false);
+  const T* bias = b.defined() ? b.data<T>() : nullptr;
   T* py = y.data<T>();
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
     Tensor col = column_buffer<T>(g);
     for (int64_t n = n0; n < n1; ++n) {
       const T* c = columns<T>(x, g, n, col);
-      for (int64_t gi = 0; gi < G; ++gi) weights.multiply(gi, c + gi * K * L, L, T(0), py + (n * OC + gi * OCg) * L);
+      for (int64_t gi = 0; gi < G; ++gi)
+        weights.multiply(gi, c + gi * K * L, L, py + (n * OC + gi * OCg) * L, bias ? bias + gi * OCg : nullptr);
     }
   });
 }
 
-// x is the output-shaped input (N, OC, OH, OW); y[n] = col2im(W_g^T x[n, g]).
+// x is the output-shaped input (N, OC, OH, OW); y[n] = col2im(W_g^T x[n, g]) + b, the bias added to
+// each sample while it is in cache.
 template <class T>
-void deconv_forward(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t G, Tensor& y) {
+void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t G,
+                    Tensor& y) {
   const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
   const GroupWeights<T> weights(W.data<T>(), G, K, OCg, true);
+  const T* bias = b.defined() ? b.data<T>() : nullptr;
   const T* px = x.data<T>();
   T* py = y.data<T>();
   const bool pointwise = is_pointwise(g);
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
     Tensor col = column_buffer<T>(g);
     for (int64_t n = n0; n < n1; ++n) {
-      T* c = pointwise ? py + n * g.C * L : col.data<T>();  // a 1x1 conv's columns are the image
-      for (int64_t gi = 0; gi < G; ++gi) weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, T(0), c + gi * K * L);
-      if (!pointwise) col2im(col, g, n, n + 1, y);
+      if (pointwise) {  // a 1x1 conv's columns are the image: K = C/G rows per group
+        for (int64_t gi = 0; gi < G; ++gi)
+          weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, py + (n * g.C + gi * K) * L,
+                           bias ? bias + gi * K : nullptr);
+        continue;
+      }
+      for (int64_t gi = 0; gi < G; ++gi)
+        weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, col.data<T>() + gi * K * L);
+      col2im(col, g, n, n + 1, y);
+      add_row_bias(py + n * g.C * g.H * g.W, g.C, g.H * g.W, bias);
     }
   });
 }
@@ -129,15 +151,17 @@ void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int
 
 }  // namespace
 
-bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y) {
+bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                      Tensor& y) {
   if (!worth_it(g, x.dtype())) return false;
-  dispatch(x.dtype(), [&](auto t) { conv_forward<decltype(t)>(x, W, g, groups, y); });
+  dispatch(x.dtype(), [&](auto t) { conv_forward<decltype(t)>(x, W, b, g, groups, y); });
   return true;
 }
 
-bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y) {
+bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                        Tensor& y) {
   if (!worth_it(g, x.dtype())) return false;
-  dispatch(x.dtype(), [&](auto t) { deconv_forward<decltype(t)>(x, W, g, groups, y); });
+  dispatch(x.dtype(), [&](auto t) { deconv_forward<decltype(t)>(x, W, b, g, groups, y); });
   return true;
 }
 

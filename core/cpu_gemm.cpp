@@ -96,13 +96,14 @@ void pack_b_panel(const float* B, int64_t ldb, bool trans, int64_t p0, int64_t k
 }
 
 // acc (ROWS x 16 VECS) = A panel (kc x MR) . B (kc x NR, row k at b + k ldb); then C = alpha acc +
-// beta C on the rows x cols corner that exists (beta == 0 never reads C). Edge tiles get smaller
+// beta C (+ bias[i] on row i when bias is not null) on the rows x cols corner that exists
+// (beta == 0 never reads C). Edge tiles get smaller
 // ROWS and VECS, so a 100-wide C wastes no FMAs on padding columns. A packed B panel (ldb = NR,
 // zero-padded, aligned) is read whole; B in place (kInPlaceB) with masked loads, so that nothing
 // past column `cols` of a row is read.
 template <int ROWS, int VECS, bool kInPlaceB>
 void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* C, int64_t ldc, int64_t cols,
-                  float alpha, float beta) {
+                  float alpha, float beta, const float* bias) {
   __m512 acc[ROWS][VECS];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; ++i)
@@ -129,12 +130,14 @@ void micro_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float
       float* c = C + i * ldc + 16 * v;
       __m512 r = _mm512_mul_ps(va, acc[i][v]);
       if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], c), r);
+      if (bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(bias[i]));
       _mm512_mask_storeu_ps(c, mask[v], r);
     }
   }
 }
 
-using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, float, float);
+using MicroKernel = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int64_t, float, float,
+                             const float*);
 
 // kernels[rows - 1][vecs - 1]: one instance per tile shape.
 template <bool kInPlaceB, size_t... R>
@@ -146,7 +149,7 @@ constexpr auto kInPlaceKernels = make_kernels<true>(std::make_index_sequence<MR>
 
 void run_tile(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows,
               int64_t cols, float alpha, float beta) {
-  kPackedKernels[rows - 1][cols > 16 ? 1 : 0](kc, a, b, NR, C, ldc, cols, alpha, beta);
+  kPackedKernels[rows - 1][cols > 16 ? 1 : 0](kc, a, b, NR, C, ldc, cols, alpha, beta, nullptr);
 }
 
 }  // namespace
@@ -169,12 +172,14 @@ PackedA::PackedA(int64_t M, int64_t K, float alpha, const float* A, int64_t lda,
 
 PackedA::~PackedA() = default;
 
-void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                  const float* row_bias) {
   const int64_t M = a.M_, K = a.K_, rows = (M + MR - 1) / MR * MR;
   if (M == 0 || N == 0) return;
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.f : beta * C[i * ldc + j];
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] = (beta == 0 ? 0.f : beta * C[i * ldc + j]) + (row_bias ? row_bias[i] : 0.f);
     return;
   }
   // B is read in place: a column panel of B (kc rows of NR floats) stays in L1 across the A
@@ -183,11 +188,13 @@ void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, floa
     const int64_t kc = std::min(a.kc_, K - p0);
     const float* slice = a.data_.get() + rows * p0;
     const float beta_here = p0 == 0 ? beta : 1.0f;
+    const float* bias_here = p0 == 0 ? row_bias : nullptr;
     for (int64_t j0 = 0; j0 < N; j0 += NR) {
       const int64_t cols = std::min(NR, N - j0);
       for (int64_t i0 = 0; i0 < M; i0 += MR)
-        kInPlaceKernels[std::min(MR, M - i0) - 1][cols > 16 ? 1 : 0](kc, slice + i0 * kc, B + p0 * ldb + j0, ldb,
-                                                                     C + i0 * ldc + j0, ldc, cols, a.alpha_, beta_here);
+        kInPlaceKernels[std::min(MR, M - i0) - 1][cols > 16 ? 1 : 0](
+            kc, slice + i0 * kc, B + p0 * ldb + j0, ldb, C + i0 * ldc + j0, ldc, cols, a.alpha_, beta_here,
+            bias_here == nullptr ? nullptr : bias_here + i0);
     }
   }
 }
@@ -255,7 +262,7 @@ PackedA::PackedA(int64_t, int64_t, float, const float*, int64_t, bool) {
 
 PackedA::~PackedA() = default;
 
-void sgemm_packed(const PackedA&, int64_t, const float*, int64_t, float, float*, int64_t) {
+void sgemm_packed(const PackedA&, int64_t, const float*, int64_t, float, float*, int64_t, const float*) {
   DZ_ASSERT(false, "sgemm_packed: called in a build without AVX-512; check has_fast_sgemm() first");
 }
 

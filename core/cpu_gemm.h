@@ -40,11 +40,13 @@ class PackedA {
   int64_t M_ = 0, K_ = 0, kc_ = 1;
   float alpha_ = 1;
   std::unique_ptr<float[], Free> data_;
-  friend void sgemm_packed(const PackedA&, int64_t, const float*, int64_t, float, float*, int64_t);
+  friend void sgemm_packed(const PackedA&, int64_t, const float*, int64_t, float, float*, int64_t, const float*);
 };
 
-/// C = a . B + beta * C on the calling thread, B (K x N, row-major, leading dimension ldb) read
-/// in place without packing and never past its N columns; C likewise never written past them.
-void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+/// C = a . B + beta * C (+ row_bias[i] on row i when given) on the calling thread, B (K x N,
+/// row-major, leading dimension ldb) read in place without packing and never past its N
+/// columns; C likewise never written past them.
+void sgemm_packed(const PackedA& a, int64_t N, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                  const float* row_bias = nullptr);
 
 }  // namespace dezero::cpu

@@ -91,8 +91,10 @@ template <class T>
 void gemm_one(const T* a, const T* b, T* c, const GemmSpec& spec);
 
 /// Sample-at-a-time convolution products (see Backend::conv2d_by_sample and its siblings).
-bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y);
-bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Conv2dGeometry& g, int64_t groups, Tensor& y);
+bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                      Tensor& y);
+bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                        Tensor& y);
 bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW);
 
 /// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.

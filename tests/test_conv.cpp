@@ -218,9 +218,10 @@ void expect_conv_matches_reference(const Variable& x, const Variable& W, const V
 }
 
 // Batches that fill the threads take the sample-at-a-time products (columns built and used by
-// one thread; float32 weights packed once, columns read in place): forward, input and weight
-// gradients against conv2d_simple, dense, grouped, strided, 1x1 (columns = the input), and
-// with columns too large for that path (the chunked path), in both dtypes and thread counts.
+// one thread; float32 weights packed once, columns read in place; the bias added as rows are
+// stored): forward, input and weight gradients against conv2d_simple, dense, grouped, strided,
+// 1x1 (columns = the input), and with columns too large for that path (the chunked path), in
+// both dtypes and thread counts; the transposed conv's fused bias against a separate add.
 TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
   struct Case { Shape x, W; Pair s, p; int64_t groups; };
   const Case cases[] = {{{8, 5, 9, 11}, {7, 5, 3, 3}, 1, 1, 1},  {{8, 4, 10, 7}, {6, 2, 3, 3}, 2, 1, 2},
@@ -237,6 +238,15 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
         const F::Conv2dOptions o{c.s, c.p, 1, c.groups};
         const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
         expect_conv_matches_reference(x, W, b, o, tol, what);
+        // The transposed conv adds its bias per sample (in the products' epilogue for a 1x1).
+        const Variable gy(Tensor::randn({c.x[0], c.W[0], (c.x[2] + 2 * c.p.h - 3 * (c.W[2] / 3)) / c.s.h + 1,
+                                         (c.x[3] + 2 * c.p.w - 3 * (c.W[3] / 3)) / c.s.w + 1},
+                                        dtype));
+        const Variable bx(Tensor::randn({c.x[1]}, dtype));
+        const F::Deconv2dOptions d{c.s, c.p, 1, c.groups};
+        EXPECT_TENSOR_NEAR(F::deconv2d(gy, W, bx, d).data(),
+                           (F::deconv2d(gy, W, {}, d) + F::reshape(bx, {1, c.x[1], 1, 1})).data(), tol)
+            << "deconv2d " << what;
       }
     }
   }

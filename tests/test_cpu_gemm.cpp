@@ -12,19 +12,23 @@ using namespace dezero;
 namespace {
 
 // With `packed`, the product goes through cpu::PackedA + cpu::sgemm_packed (B read in place,
-// not transposed), its B an exact-size allocation so that reading past row ends would be seen
-// by ASan, and C filled with NaN when beta = 0 (C must not be read).
-void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, bool packed = false) {
+// not transposed; with `bias`, a per-row bias added once however many K slices), its B an
+// exact-size allocation so that reading past row ends would be seen by ASan, and C filled with
+// NaN when beta = 0 (C must not be read).
+void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, bool packed = false,
+                 bool bias = false) {
   manual_seed(static_cast<uint64_t>(M * 1000003 + N * 1009 + K));
   const std::vector<double> a = Tensor::randn({M * K}, Float64).to_vector();
   const std::vector<double> b = Tensor::randn({K * N}, Float64).to_vector();
   std::vector<double> c0 = Tensor::randn({M * N}, Float64).to_vector();
   std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), cf(c0.begin(), c0.end());
+  std::vector<float> row_bias(static_cast<size_t>(M));
+  for (int64_t i = 0; i < M; ++i) row_bias[i] = bias ? 0.25f * static_cast<float>(i % 7) - 0.5f : 0.0f;
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
   if (packed) {
     if (beta == 0) std::fill(cf.begin(), cf.end(), std::numeric_limits<float>::quiet_NaN());
     const cpu::PackedA pa(M, K, alpha, af.data(), lda, ta);
-    cpu::sgemm_packed(pa, N, bf.data(), ldb, beta, cf.data(), N);
+    cpu::sgemm_packed(pa, N, bf.data(), ldb, beta, cf.data(), N, bias ? row_bias.data() : nullptr);
   } else {
     cpu::sgemm(M, N, K, alpha, af.data(), lda, ta, bf.data(), ldb, tb, beta, cf.data(), N);
   }
@@ -33,8 +37,9 @@ void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha,
       double acc = 0;
       for (int64_t k = 0; k < K; ++k)
         acc += static_cast<double>(af[ta ? k * lda + i : i * lda + k]) * bf[tb ? j * ldb + k : k * ldb + j];
-      const double want = alpha * acc + (beta == 0 ? 0.0 : beta * static_cast<float>(c0[i * N + j]));
-      ASSERT_NEAR(cf[i * N + j], want, 1e-4 * (1 + std::fabs(want)) * std::sqrt(static_cast<double>(K)))
+      const double want =
+          alpha * acc + (beta == 0 ? 0.0 : beta * static_cast<float>(c0[i * N + j])) + row_bias[i];
+      ASSERT_NEAR(cf[i * N + j], want, 1e-4 * (1 + std::fabs(want)) * std::sqrt(static_cast<double>(K + 1)))
           << "M " << M << " N " << N << " K " << K << " ta " << ta << " tb " << tb << " at " << i << "," << j;
     }
 }
@@ -58,6 +63,9 @@ TEST(CpuGemmTest, PackedLeftOperandWithBInPlace) {
       for (bool ta : {false, true}) check_sgemm(M, N, 9, ta, false, 1.0f, 0.0f, true);
   check_sgemm(30, 50, 800, true, false, 0.5f, 2.0f, true);  // K in slices, beta = 2
   check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f, true);     // K = 0 scales C
+  for (int64_t M : {5, 29}) check_sgemm(M, 33, 9, false, false, 1.0f, 0.0f, true, true);  // a row bias
+  check_sgemm(30, 50, 800, false, false, 0.5f, 2.0f, true, true);  // the bias once across K slices
+  check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f, true, true);     // K = 0: beta C + bias
 }
 
 TEST(CpuGemmTest, SingleThreadedInsideAParallelRegion) {
