@@ -77,8 +77,8 @@ class Backend {
   virtual void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) = 0;
   /// Its weight gradient: gW (C, 1, KH, KW) from x and gy.
   virtual void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) = 0;
-  /// For each (n, c, oh, ow) window, the flat offset into x of its maximum.
-  virtual void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) = 0;
+  /// For each (n, c, oh, ow) window, y = its maximum and offsets = that maximum's flat offset in x.
+  virtual void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) = 0;
 
   // Optional sample-at-a-time convolution products (each thread takes whole samples: columns
   // built and consumed in its own cache). Each returns false where this backend has no such

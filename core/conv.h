@@ -60,8 +60,9 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
 /// Transposed conv: x (N, Cin, OH, OW), W (Cin, OC/groups, KH, KW) -> (N, OC, H, W) of g's image
 /// (the geometry is that of the conv mapping the output back to x), + b (OC) if defined.
 Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups);
-/// For each max-pooling window of x, the flat offset of its maximum (padding never wins).
-std::vector<int64_t> max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g);
+/// Max pooling: y (N, C, OH, OW) = each window's maximum, and `offsets` (resized) the flat offset
+/// in x of each maximum (the first one; a NaN wins; padding never does).
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::vector<int64_t>& offsets);
 
 }  // namespace ops
 }  // namespace dezero

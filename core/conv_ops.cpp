@@ -248,10 +248,13 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
   return y;
 }
 
-std::vector<int64_t> max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g) {
-  std::vector<int64_t> offsets(static_cast<size_t>(g.N * g.C * g.OH * g.OW));
-  backend_for(x.device()).max_pool2d_argmax(x, g, offsets);
-  return offsets;
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::vector<int64_t>& offsets) {
+  DZ_CHECK(x.shape() == Shape({g.N, g.C, g.H, g.W}), "max_pool2d: x {} does not match the geometry's ({}, {}, {}, {})",
+           to_string(x.shape()), g.N, g.C, g.H, g.W);
+  offsets.resize(static_cast<size_t>(g.N * g.C * g.OH * g.OW));
+  Tensor y = Tensor::empty({g.N, g.C, g.OH, g.OW}, x.dtype(), x.device());
+  backend_for(x.device()).max_pool2d(x, g, offsets, y);
+  return y;
 }
 
 }  // namespace ops

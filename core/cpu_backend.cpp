@@ -340,8 +340,8 @@ class CpuBackend final : public Backend {
                                Tensor& gW) override {
     return cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
   }
-  void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {
-    cpu::max_pool2d_argmax(x, g, offsets);
+  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) override {
+    cpu::max_pool2d(x, g, offsets, y);
   }
 
   void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& s) override {

@@ -41,7 +41,7 @@ void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh
 }
 
 template <class T>
-void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) {
+void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld) {
   const T* px = x.data<T>();
   T* pc = col.data<T>();
   const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
@@ -49,9 +49,9 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
   parallel_for((n1 - n0) * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = px + (n0 * g.C + nc) * plane;
-      T* dst = pc + nc * KK * L;
+      T* dst = pc + nc * KK * ld;
       for (int64_t kh = 0; kh < g.KH; ++kh)
-        for (int64_t kw = 0; kw < g.KW; ++kw, dst += L) {
+        for (int64_t kw = 0; kw < g.KW; ++kw, dst += ld) {
           int64_t lo, hi;
           valid_columns(g, kw, lo, hi);
           if (same_width) {  // rows in range form one contiguous run; then zero what wrapped
@@ -95,7 +95,7 @@ void add_shifted_rows(const T* __restrict src, T* __restrict dst, const T* __res
 }
 
 template <class T>
-void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) {
+void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld) {
   const T* pc = col.data<T>();
   T* px = x.data<T>();
   const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
@@ -113,10 +113,10 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
   parallel_for((n1 - n0) * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       T* dst = px + (n0 * g.C + nc) * plane;
-      const T* src = pc + nc * KK * L;
+      const T* src = pc + nc * KK * ld;
       std::fill(dst, dst + plane, T(0));
       for (int64_t kh = 0; kh < g.KH; ++kh)
-        for (int64_t kw = 0; kw < g.KW; ++kw, src += L) {
+        for (int64_t kw = 0; kw < g.KW; ++kw, src += ld) {
           if (same_width) {
             add_shifted_rows(src, dst, keep.data() + kw * L, g, kh, kw);
             continue;
@@ -207,8 +207,9 @@ void max_pool_2x2(const T* __restrict src, int64_t origin, const Conv2dGeometry&
 #if defined(__AVX512F__)
 // max_pool_2x2 for float without dilation, 16 outputs per step: each pair of input rows is loaded
 // as 32 + 32 floats and split into even and odd columns (one permute each), then the four taps
-// are compared in the same order and with the same tie/NaN rule as the scalar loop.
-void max_pool_2x2_f32(const float* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
+// are compared in the same order and with the same tie/NaN rule as the scalar loop; stores the
+// maxima and their offsets.
+void max_pool_2x2_f32(const float* src, int64_t origin, const Conv2dGeometry& g, int64_t* out, float* values) {
   const int64_t OW = g.OW, W = g.W;
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
@@ -237,6 +238,7 @@ void max_pool_2x2_f32(const float* src, int64_t origin, const Conv2dGeometry& g,
       consider(_mm512_permutex2var_ps(t0, odd, t1), 1);
       consider(_mm512_permutex2var_ps(b0, even, b1), W);
       consider(_mm512_permutex2var_ps(b0, odd, b1), W + 1);
+      _mm512_mask_storeu_ps(values + oh * OW + ow, first_lanes_mask(n), best);
       int64_t* where = out + oh * OW + ow;
       _mm512_mask_storeu_epi64(where, static_cast<__mmask8>(first_lanes_mask(n)), lo);
       _mm512_mask_storeu_epi64(where + 8, static_cast<__mmask8>(first_lanes_mask(n - 8)), hi);
@@ -245,19 +247,28 @@ void max_pool_2x2_f32(const float* src, int64_t origin, const Conv2dGeometry& g,
 }
 #endif
 
+// The 2x2 stride-2 windows; true when the maxima were stored in `values` too.
 template <class T>
-void max_pool_2x2_fast(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
+bool max_pool_2x2_fast(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out, T* values) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
-    if (g.DH == 1 && g.DW == 1) return max_pool_2x2_f32(src, origin, g, out);
+    if (g.DH == 1 && g.DW == 1) {
+      max_pool_2x2_f32(src, origin, g, out, values);
+      return true;
+    }
   }
 #endif
+  (void)values;
   max_pool_2x2(src, origin, g, out);
+  return false;
 }
 
+// Per plane: the offsets, then the values read back while the plane is still in cache (the
+// float 2x2 kernel stores its maxima directly).
 template <class T>
-void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) {
+void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) {
   const T* px = x.data<T>();
+  T* py = y.data<T>();
   const int64_t plane = g.H * g.W, L = g.OH * g.OW;
   const bool padded = g.PH > 0 || g.PW > 0;
   parallel_for(g.N * g.C, std::max<int64_t>(1, kGrain / (L * g.KH * g.KW)), [&](int64_t b, int64_t e) {
@@ -265,32 +276,36 @@ void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = px + nc * plane;
       int64_t* out = offsets.data() + nc * L;
+      T* values = py + nc * L;
       if (padded)
         max_pool_padded(src, nc * plane, g, out);
-      else if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2)
-        max_pool_2x2_fast(src, nc * plane, g, out);
-      else if (g.SW == 2)
+      else if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2) {
+        if (max_pool_2x2_fast(src, nc * plane, g, out, values)) continue;
+      } else if (g.SW == 2)
         max_pool_unpadded<2>(src, nc * plane, g, out, best.data());
       else if (g.SW == 1)
         max_pool_unpadded<1>(src, nc * plane, g, out, best.data());
       else
         max_pool_unpadded<0>(src, nc * plane, g, out, best.data());
+      for (int64_t i = 0; i < L; ++i) values[i] = px[out[i]];
     }
   });
 }
 
 }  // namespace
 
-void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) {
-  dispatch(x.dtype(), [&](auto t) { im2col_kernel<decltype(t)>(x, g, n0, n1, col); });
+void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld) {
+  const int64_t stride = ld > 0 ? ld : g.col_cols();
+  dispatch(x.dtype(), [&](auto t) { im2col_kernel<decltype(t)>(x, g, n0, n1, col, stride); });
 }
 
-void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) {
-  dispatch(col.dtype(), [&](auto t) { col2im_kernel<decltype(t)>(col, g, n0, n1, x); });
+void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld) {
+  const int64_t stride = ld > 0 ? ld : g.col_cols();
+  dispatch(col.dtype(), [&](auto t) { col2im_kernel<decltype(t)>(col, g, n0, n1, x, stride); });
 }
 
-void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) {
-  dispatch(x.dtype(), [&](auto t) { max_pool_kernel<decltype(t)>(x, g, offsets); });
+void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) {
+  dispatch(x.dtype(), [&](auto t) { max_pool_kernel<decltype(t)>(x, g, offsets, y); });
 }
 
 }  // namespace dezero::cpu

@@ -8,6 +8,7 @@
 
 #include "core/cpu_gemm.h"
 #include "core/cpu_kernels.h"
+#include "core/error.h"
 
 namespace dezero::cpu {
 namespace {
@@ -45,11 +46,13 @@ class GroupWeights {
         for (int64_t gi = 0; gi < groups; ++gi) packed_.emplace_back(M, K, 1.0f, w + gi * M * K, trans ? M : K, trans);
     }
   }
-  /// C = op(W_g) . B (+ bias[i] on row i when given) on the calling thread; B and C have L columns.
-  void multiply(int64_t gi, const T* B, int64_t L, T* C, const T* bias = nullptr) const {
+  /// C = op(W_g) . B (+ bias[i] on row i when given) on the calling thread; B and C have L
+  /// columns, their rows ldb and ldc apart (both L on the Eigen path).
+  void multiply(int64_t gi, const T* B, int64_t ldb, int64_t L, T* C, int64_t ldc, const T* bias = nullptr) const {
     if constexpr (std::is_same_v<T, float>) {
-      if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, L, 0.0f, C, L, bias);
+      if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, ldb, 0.0f, C, ldc, bias);
     }
+    DZ_ASSERT(ldb == L && ldc == L, "conv products: padded rows on the Eigen path");
     gemm_one(w_ + gi * M_ * K_, B, C, GemmSpec{M_, L, K_, trans_, false, 1.0, 0.0, {}, {}, {}});
     add_row_bias(C, M_, L, bias);
   }
@@ -61,18 +64,27 @@ class GroupWeights {
   std::vector<PackedA> packed_;
 };
 
-// A per-thread buffer for one sample's columns (from the caching allocator: no page faults).
+// The distance between rows of one sample's columns for the products by packed weights: float32
+// rows start on 64-byte boundaries, so that a 32-column row of a panel spans two cache lines,
+// not three (the Eigen paths, and the input itself as a 1x1 conv's columns, are dense).
 template <class T>
-Tensor column_buffer(const Conv2dGeometry& g) {
-  return Tensor::empty({is_pointwise(g) ? 1 : g.col_rows() * g.col_cols()},
-                       std::is_same_v<T, float> ? Float32 : Float64);
+int64_t column_stride(const Conv2dGeometry& g) {
+  if (!std::is_same_v<T, float> || !has_fast_sgemm() || is_pointwise(g)) return g.col_cols();
+  return (g.col_cols() + 15) / 16 * 16;
 }
 
-// The columns of sample n: x[n] itself for a pointwise conv, else im2col into `col`.
+// A per-thread buffer for one sample's columns, rows ld apart (from the caching allocator: no
+// page faults).
 template <class T>
-const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& col) {
+Tensor column_buffer(const Conv2dGeometry& g, int64_t ld) {
+  return Tensor::empty({is_pointwise(g) ? 1 : g.col_rows() * ld}, std::is_same_v<T, float> ? Float32 : Float64);
+}
+
+// The columns of sample n (rows ld apart): x[n] itself for a pointwise conv, else im2col into `col`.
+template <class T>
+const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& col, int64_t ld) {
   if (is_pointwise(g)) return x.data<T>() + n * g.C * g.H * g.W;
-  im2col(x, g, n, n + 1, col);
+  im2col(x, g, n, n + 1, col, ld);
   return col.data<T>();
 }
 
@@ -82,13 +94,14 @@ void conv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2
   const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
   const GroupWeights<T> weights(W.data<T>(), G, OCg, K, false);
   const T* bias = b.defined() ? b.data<T>() : nullptr;
+  const int64_t ld = column_stride<T>(g);
   T* py = y.data<T>();
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    Tensor col = column_buffer<T>(g);
+    Tensor col = column_buffer<T>(g, ld);
     for (int64_t n = n0; n < n1; ++n) {
-      const T* c = columns<T>(x, g, n, col);
+      const T* c = columns<T>(x, g, n, col, ld);
       for (int64_t gi = 0; gi < G; ++gi)
-        weights.multiply(gi, c + gi * K * L, L, py + (n * OC + gi * OCg) * L, bias ? bias + gi * OCg : nullptr);
+        weights.multiply(gi, c + gi * K * ld, ld, L, py + (n * OC + gi * OCg) * L, L, bias ? bias + gi * OCg : nullptr);
     }
   });
 }
@@ -104,18 +117,19 @@ void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Con
   const T* px = x.data<T>();
   T* py = y.data<T>();
   const bool pointwise = is_pointwise(g);
+  const int64_t ld = column_stride<T>(g);
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    Tensor col = column_buffer<T>(g);
+    Tensor col = column_buffer<T>(g, ld);
     for (int64_t n = n0; n < n1; ++n) {
       if (pointwise) {  // a 1x1 conv's columns are the image: K = C/G rows per group
         for (int64_t gi = 0; gi < G; ++gi)
-          weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, py + (n * g.C + gi * K) * L,
+          weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, L, py + (n * g.C + gi * K) * L, L,
                            bias ? bias + gi * K : nullptr);
         continue;
       }
       for (int64_t gi = 0; gi < G; ++gi)
-        weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, col.data<T>() + gi * K * L);
-      col2im(col, g, n, n + 1, y);
+        weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, L, col.data<T>() + gi * K * ld, ld);
+      col2im(col, g, n, n + 1, y, ld);
       add_row_bias(py + n * g.C * g.H * g.W, g.C, g.H * g.W, bias);
     }
   });
@@ -131,10 +145,10 @@ void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int
   const T* pg = gy.data<T>();
   const GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};  // gW_g += gy[n, g] . col_g^T
   parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
-    Tensor col = column_buffer<T>(g);
+    Tensor col = column_buffer<T>(g, L);  // dense rows: the products run on Eigen
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t n = p; n < g.N; n += partials) {
-        const T* c = columns<T>(x, g, n, col);
+        const T* c = columns<T>(x, g, n, col, L);
         for (int64_t gi = 0; gi < G; ++gi)
           gemm_one(pg + (n * OC + gi * OCg) * L, c + gi * K * L, acc.data() + p * w_numel + gi * OCg * K, spec);
       }

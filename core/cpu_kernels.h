@@ -99,15 +99,15 @@ bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeom
 
 /// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.
 std::shared_ptr<void> allocate(size_t bytes);
-/// im2col of samples [n0, n1) into the start of col.
-void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col);
-/// col2im of the start of col into samples [n0, n1) of x (overwritten).
-void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x);
+/// im2col of samples [n0, n1) into the start of col, whose rows are ld apart (0: OH * OW).
+void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld = 0);
+/// col2im of the start of col (rows ld apart; 0: OH * OW) into samples [n0, n1) of x (overwritten).
+void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld = 0);
 /// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
 void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, Tensor& y);
 void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx);
 void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW);
-/// Flat offsets of each max-pooling window's maximum.
-void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets);
+/// Each max-pooling window's maximum (y) and its flat offset in x.
+void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y);
 
 }  // namespace dezero::cpu

@@ -154,10 +154,11 @@ class CudaBackend final : public Backend {
     DZ_CUDA_CHECK(
         kernels::depthwise_conv2d_grad_w(x.dtype(), x.raw_data(), gy.raw_data(), gW.raw_data(), geo(g), stream()));
   }
-  void max_pool2d_argmax(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets) override {
+  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) override {
     if (offsets.empty()) return;
     const auto d = cuda::allocate(offsets.size_bytes());
-    DZ_CUDA_CHECK(kernels::max_pool2d_argmax(x.dtype(), x.raw_data(), static_cast<int64_t*>(d.get()), geo(g), stream()));
+    DZ_CUDA_CHECK(kernels::max_pool2d(x.dtype(), x.raw_data(), static_cast<int64_t*>(d.get()), y.raw_data(), geo(g),
+                                      stream()));
     // The offsets are host data: the pooling Function keeps them for its GetItem.
     DZ_CUDA_CHECK(cudaMemcpyAsync(offsets.data(), d.get(), offsets.size_bytes(), cudaMemcpyDeviceToHost, stream()));
     DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));

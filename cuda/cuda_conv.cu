@@ -110,12 +110,14 @@ __global__ void depthwise_grad_w_kernel(const T* x, const T* gy, T* gW, Geo g) {
   if (threadIdx.x == 0) gW[idx] = partial[0];
 }
 
-// The flat offset of each window's first maximum (a NaN wins; padding never does).
+// Each window's first maximum (a NaN wins; padding never does): its value and flat offset.
 template <class T>
-__global__ void max_pool_argmax_kernel(const T* x, int64_t* offsets, int64_t total, Geo g) {
+__global__ void max_pool_kernel(const T* x, int64_t* offsets, T* y, int64_t total, Geo g) {
   DZ_GRID_LOOP(i, total) {
     const int64_t ow = i % g.OW, oh = i / g.OW % g.OH, nc = i / (g.OW * g.OH);
-    offsets[i] = nc * g.H * g.W + window_argmax(x + nc * g.H * g.W, g, oh, ow);
+    const int64_t at = nc * g.H * g.W + window_argmax(x + nc * g.H * g.W, g, oh, ow);
+    offsets[i] = at;
+    y[i] = x[at];
   }
 }
 
@@ -167,11 +169,11 @@ cudaError_t depthwise_conv2d_grad_w(DType t, const void* x, const void* gy, void
   });
 }
 
-cudaError_t max_pool2d_argmax(DType t, const void* x, int64_t* offsets, const Geo& g, cudaStream_t s) {
+cudaError_t max_pool2d(DType t, const void* x, int64_t* offsets, void* y, const Geo& g, cudaStream_t s) {
   const int64_t total = g.N * g.C * g.OH * g.OW;
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
-    return launch(total, s, max_pool_argmax_kernel<T>, static_cast<const T*>(x), offsets, total, g);
+    return launch(total, s, max_pool_kernel<T>, static_cast<const T*>(x), offsets, static_cast<T*>(y), total, g);
   });
 }
 

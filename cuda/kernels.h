@@ -59,6 +59,6 @@ cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, const void* 
                              cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_x(DType t, const void* gy, const void* W, void* gx, const Geo& g, cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_w(DType t, const void* x, const void* gy, void* gW, const Geo& g, cudaStream_t s);
-cudaError_t max_pool2d_argmax(DType t, const void* x, int64_t* offsets, const Geo& g, cudaStream_t s);
+cudaError_t max_pool2d(DType t, const void* x, int64_t* offsets, void* y, const Geo& g, cudaStream_t s);
 
 }  // namespace dezero::cuda::kernels

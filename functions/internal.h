@@ -10,5 +10,8 @@ namespace dezero::functions::detail {
 
 /// y = x at a resolved index (GetItem); its backward is a scatter-add, itself differentiable.
 Variable gather(const Variable& x, std::shared_ptr<const ResolvedIndex> index);
+/// The scatter-add of gy into zeros of the index's x shape (GetItem's backward; its own backward
+/// is a GetItem).
+Variable scatter_add(const Variable& gy, std::shared_ptr<const ResolvedIndex> index);
 
 }  // namespace dezero::functions::detail

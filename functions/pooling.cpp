@@ -8,6 +8,35 @@
 #include "functions/internal.h"
 
 namespace dezero::functions {
+namespace {
+
+// y = the maximum of each window    gx = gy scatter-added at the maxima' positions, a GetItemGrad
+// (whose backward is a gather there again): every order of derivative exists. The forward finds
+// the positions and the values in one pass.
+class MaxPool2d final : public Function {
+ public:
+  explicit MaxPool2d(Conv2dGeometry g) : g_(g) {}
+  std::string name() const override { return "max_pool2d"; }
+  std::vector<Tensor> forward(const std::vector<Tensor>& xs) override {
+    auto index = std::make_shared<ResolvedIndex>();
+    index->x_shape = xs[0].shape();
+    index->out_shape = {g_.N, g_.C, g_.OH, g_.OW};
+    // Windows that cannot overlap select each input at most once: the backward may run in parallel.
+    index->unique = g_.SH >= g_.DH * (g_.KH - 1) + 1 && g_.SW >= g_.DW * (g_.KW - 1) + 1;
+    Tensor y = ops::max_pool2d(xs[0], g_, index->offsets);
+    index_ = std::move(index);
+    return {y};
+  }
+  std::vector<Variable> backward(const std::vector<Variable>& gys) override {
+    return {detail::scatter_add(gys[0], index_)};
+  }
+
+ private:
+  Conv2dGeometry g_;
+  std::shared_ptr<const ResolvedIndex> index_;
+};
+
+}  // namespace
 
 Variable max_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& o) {
   const Pair stride = o.stride.value_or(kernel);
@@ -15,15 +44,7 @@ Variable max_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& o) {
   DZ_CHECK(o.pad.h <= (g.DH * (g.KH - 1) + 1) / 2 && o.pad.w <= (g.DW * (g.KW - 1) + 1) / 2,
            "max_pool2d: pad ({}, {}) must be at most half the effective kernel ({}, {}) for x {}", o.pad.h,
            o.pad.w, g.DH * (g.KH - 1) + 1, g.DW * (g.KW - 1) + 1, to_string(x.shape()));
-  // The maxima's positions are found once; y = x[positions] is a GetItem, whose backward is a
-  // scatter-add whose backward is again a GetItem: every order of derivative exists.
-  auto index = std::make_shared<ResolvedIndex>();
-  index->x_shape = x.shape();
-  index->out_shape = {g.N, g.C, g.OH, g.OW};
-  index->offsets = ops::max_pool2d_argmax(x.data(), g);
-  // Windows that cannot overlap select each input at most once: the backward may run in parallel.
-  index->unique = g.SH >= g.DH * (g.KH - 1) + 1 && g.SW >= g.DW * (g.KW - 1) + 1;
-  return detail::gather(x, std::move(index));
+  return call<MaxPool2d>(x, g);
 }
 
 Variable avg_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& o) {

@@ -145,6 +145,10 @@ Variable detail::gather(const Variable& x, std::shared_ptr<const ResolvedIndex> 
   return call<GetItem>(x, std::move(index));
 }
 
+Variable detail::scatter_add(const Variable& gy, std::shared_ptr<const ResolvedIndex> index) {
+  return get_item_grad(gy, index);
+}
+
 Variable expand_dims(const Variable& x, int64_t axis) {
   const int64_t a = normalize_axis(axis, x.ndim() + 1, "expand_dims");
   Shape shape = x.shape();

@@ -294,7 +294,7 @@ TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
 
 // Every path of the max-pool kernel (2x2 stride 2 with and without dilation, unpadded with any
 // stride and dilation, padded) against a direct loop: the first maximum of each window wins, NaN
-// beats numbers. 37 columns: a 2x2 pool's 18 outputs per row are a full vector step and a tail.
+// beats numbers; the values are those at the offsets. 37 columns: a 2x2 pool's 18 outputs per row are a full vector step and a tail.
 TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
   struct Case { Pair k, s, p, d; };
   const Case cases[] = {{2, 2, 0, 1}, {3, 1, 0, 1}, {3, 2, 0, 1}, {2, 1, 0, 2}, {3, 3, 0, 1}, {{2, 3}, {1, 2}, 0, 1},
@@ -308,8 +308,11 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
     const std::vector<double>& v = values;
     for (const Case& c : cases) {
       const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
-      const std::vector<int64_t> got = ops::max_pool2d_argmax(x, g);
+      std::vector<int64_t> got;
+      const Tensor y = ops::max_pool2d(x, g, got);
       ASSERT_EQ(got.size(), static_cast<size_t>(g.N * g.C * g.OH * g.OW));
+      ASSERT_EQ(y.shape(), (Shape{g.N, g.C, g.OH, g.OW}));
+      const std::vector<double> maxima = y.to_vector();
       size_t i = 0;
       for (int64_t nc = 0; nc < g.N * g.C; ++nc)
         for (int64_t oh = 0; oh < g.OH; ++oh)
@@ -326,6 +329,7 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
             ASSERT_EQ(got[i], best) << "kernel (" << c.k.h << "," << c.k.w << ") stride (" << c.s.h << ","
                                     << c.s.w << ") pad (" << c.p.h << "," << c.p.w << ") dilation (" << c.d.h
                                     << "," << c.d.w << ") output " << i << " " << to_string(dtype);
+            ASSERT_TRUE(maxima[i] == v[best] || (std::isnan(maxima[i]) && std::isnan(v[best]))) << "value " << i;
           }
     }
   }
@@ -343,8 +347,8 @@ TEST(PoolingTest, MaxPoolBackwardPutsGradientsAtTheMaxima) {
     const Variable y = F::max_pool2d(v, c.k, {.stride = c.s});
     const Tensor gy = Tensor::randn(y.shape(), Float32);
     const Tensor gx = dezero::grad({y}, {v}, {Variable(gy)})[0].data();
-    const std::vector<int64_t> at =
-        ops::max_pool2d_argmax(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"));
+    std::vector<int64_t> at;
+    ops::max_pool2d(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"), at);
     ASSERT_GT(at.size(), 32768u);
     std::vector<float> sums(static_cast<size_t>(x.numel()), 0.0f);  // float sums, in offset order
     const std::vector<double> g = gy.to_vector();
