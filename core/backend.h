@@ -60,9 +60,10 @@ class Backend {
   virtual void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec) = 0;
   /// out[i] = x[offsets[i]].
   virtual void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) = 0;
-  /// out[offsets[i]] += src[i] (out is not cleared first; repeated offsets accumulate in order);
-  /// `unique` promises that no offset repeats.
-  virtual void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, Tensor& out) = 0;
+  /// out = 0, then out[offsets[i]] += src[i] (repeated offsets accumulate in order); `unique`
+  /// and `blocks` are the promises of ResolvedIndex.
+  virtual void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, int64_t blocks,
+                           Tensor& out) = 0;
   /// Strided row-block copy (concat, split, slices).
   virtual void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& spec) = 0;
   /// Columns of samples [n0, n1) of x into the start of col ((n1 - n0) x C*KH*KW x OH*OW).

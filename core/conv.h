@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/index.h"
 #include "core/tensor.h"
 
 namespace dezero {
@@ -62,7 +63,7 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
 Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups);
 /// Max pooling: y (N, C, OH, OW) = each window's maximum, and `offsets` (resized) the flat offset
 /// in x of each maximum (the first one; a NaN wins; padding never does).
-Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::vector<int64_t>& offsets);
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, Offsets& offsets);
 
 }  // namespace ops
 }  // namespace dezero

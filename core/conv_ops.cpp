@@ -248,7 +248,7 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
   return y;
 }
 
-Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::vector<int64_t>& offsets) {
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, Offsets& offsets) {
   DZ_CHECK(x.shape() == Shape({g.N, g.C, g.H, g.W}), "max_pool2d: x {} does not match the geometry's ({}, {}, {}, {})",
            to_string(x.shape()), g.N, g.C, g.H, g.W);
   offsets.resize(static_cast<size_t>(g.N * g.C * g.OH * g.OW));

@@ -294,13 +294,25 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, Tensor& out) override {
+  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, int64_t blocks,
+                   Tensor& out) override {
     dispatch(src.dtype(), [&](auto t) {
       using T = decltype(t);
       const T* ps = src.data<T>();
       T* py = out.data<T>();
-      // Repeated offsets must accumulate in a fixed order (deterministic): only unique ones split.
-      const int64_t n = static_cast<int64_t>(offsets.size());
+      // Repeated offsets must accumulate in a fixed order (deterministic): a thread takes whole
+      // blocks (each cleared, then summed in order, while in its cache), or any range of unique
+      // offsets; otherwise one thread sums in order.
+      const int64_t n = static_cast<int64_t>(offsets.size()), m = out.numel();
+      if (blocks > 1 && n % blocks == 0 && m % blocks == 0) {
+        const int64_t src_block = n / blocks, out_block = m / blocks;
+        parallel_for(blocks, std::max<int64_t>(1, kGrain / std::max<int64_t>(out_block, 1)), [&](int64_t b, int64_t e) {
+          std::fill(py + b * out_block, py + e * out_block, T(0));
+          for (int64_t i = b * src_block; i < e * src_block; ++i) py[offsets[i]] += ps[i];
+        });
+        return;
+      }
+      std::fill(py, py + m, T(0));
       parallel_for(n, unique ? kGrain : n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) py[offsets[i]] += ps[i];
       });

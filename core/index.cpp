@@ -109,7 +109,7 @@ ResolvedIndex resolve_index(const Shape& x_shape, const IndexList& index) {
   // Offsets of the result, row-major: the cartesian sum of each dimension's contributions.
   r.offsets.assign(1, base);
   for (const OutDim& d : dims) {
-    std::vector<int64_t> next;
+    Offsets next;
     next.reserve(r.offsets.size() * d.size());
     for (int64_t o : r.offsets)
       for (int64_t c : d) next.push_back(o + c);

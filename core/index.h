@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/shape.h"
@@ -44,11 +46,38 @@ class Index {
 /// A whole index: x[i0, i1, ...]; missing trailing entries select everything.
 using IndexList = std::vector<Index>;
 
+/// std::allocator, except that resize() leaves new elements default-initialized (integers not
+/// zeroed): for buffers a kernel overwrites right away.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+/// Flat element offsets.
+using Offsets = std::vector<int64_t, DefaultInitAllocator<int64_t>>;
+
 /// An index resolved against a shape: the result's shape and, per result element, its offset.
 struct ResolvedIndex {
   Shape x_shape, out_shape;
-  std::vector<int64_t> offsets;
+  Offsets offsets;
   bool unique = false;  ///< no offset repeats, so a scatter-add needs no fixed order
+  /// The result splits into `blocks` equal runs whose offsets stay inside the matching equal run
+  /// of x (max pooling: one per (n, c) plane), so a scatter-add can take whole blocks per thread.
+  int64_t blocks = 1;
 };
 
 /// Resolves an index for a tensor of x_shape, with NumPy's rules for combined index arrays.

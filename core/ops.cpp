@@ -320,8 +320,8 @@ Tensor scatter_add(const Tensor& gy, const ResolvedIndex& index) {
   check_defined(gy, "get_item_grad");
   DZ_CHECK(gy.shape() == index.out_shape, "get_item_grad: gy {} does not match the indexed shape {}",
            to_string(gy.shape()), to_string(index.out_shape));
-  Tensor out = Tensor::zeros(index.x_shape, gy.dtype(), gy.device());
-  backend_for(gy.device()).scatter_add(gy, index.offsets, index.unique, out);
+  Tensor out = Tensor::empty(index.x_shape, gy.dtype(), gy.device());
+  backend_for(gy.device()).scatter_add(gy, index.offsets, index.unique, index.blocks, out);
   return out;
 }
 

@@ -120,7 +120,9 @@ class CudaBackend final : public Backend {
                                   static_cast<int64_t>(offsets.size()), stream()));
   }
 
-  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool /*unique*/, Tensor& out) override {
+  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool /*unique*/, int64_t /*blocks*/,
+                   Tensor& out) override {
+    fill(out, 0.0);
     if (offsets.empty()) return;
     const auto d = to_device(offsets.data(), offsets.size_bytes());
     DZ_CUDA_CHECK(kernels::scatter_add(src.dtype(), src.raw_data(), static_cast<const int64_t*>(d.get()),

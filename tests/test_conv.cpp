@@ -308,7 +308,7 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
     const std::vector<double>& v = values;
     for (const Case& c : cases) {
       const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
-      std::vector<int64_t> got;
+      Offsets got;
       const Tensor y = ops::max_pool2d(x, g, got);
       ASSERT_EQ(got.size(), static_cast<size_t>(g.N * g.C * g.OH * g.OW));
       ASSERT_EQ(y.shape(), (Shape{g.N, g.C, g.OH, g.OW}));
@@ -347,7 +347,7 @@ TEST(PoolingTest, MaxPoolBackwardPutsGradientsAtTheMaxima) {
     const Variable y = F::max_pool2d(v, c.k, {.stride = c.s});
     const Tensor gy = Tensor::randn(y.shape(), Float32);
     const Tensor gx = dezero::grad({y}, {v}, {Variable(gy)})[0].data();
-    std::vector<int64_t> at;
+    Offsets at;
     ops::max_pool2d(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"), at);
     ASSERT_GT(at.size(), 32768u);
     std::vector<float> sums(static_cast<size_t>(x.numel()), 0.0f);  // float sums, in offset order

@@ -183,6 +183,13 @@ TEST(OpsTest, IndexingFollowsNumPy) {
   EXPECT_FALSE(rep.unique);
   EXPECT_TRUE(resolve_index(x.shape(), {Slice{std::nullopt, std::nullopt, -1}, 1}).unique);
   EXPECT_FALSE(resolve_index(x.shape(), {Slice{}, std::vector<int64_t>{0, 1}}).unique);
+  // A slice's scatter large enough to be split across threads: x[::2, 1:] of a 300 x 301.
+  const ResolvedIndex half = resolve_index({300, 301}, {Slice{std::nullopt, std::nullopt, 2}, Slice{1, std::nullopt}});
+  const Tensor g = Tensor::arange(1, 150 * 300 + 1, 1, Float64).reshape({150, 300});
+  const std::vector<double> got = ops::scatter_add(g, half).to_vector();
+  for (int64_t r = 0; r < 300; ++r)
+    for (int64_t c = 0; c < 301; ++c)
+      ASSERT_EQ(got[r * 301 + c], r % 2 == 0 && c >= 1 ? static_cast<double>((r / 2) * 300 + c) : 0.0) << r << "," << c;
 }
 
 TEST(OpsTest, SoftmaxIsStableForLargeInputs) {
