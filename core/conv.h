@@ -1,7 +1,7 @@
 #pragma once
 // Convolution geometry and the tensor-level convolution ops (not differentiable): im2col,
-// col2im, the fused grouped conv2d, its weight gradient, transposed convolution and the argmax
-// of max pooling. They process the batch in chunks so that the column buffer stays under the
+// col2im, the fused grouped conv2d, its weight gradient, transposed convolution and max
+// pooling. They process the batch in chunks so that the column buffer stays under the
 // workspace limit, reusing one workspace.
 
 #include <cstddef>
@@ -29,6 +29,8 @@ struct Conv2dGeometry {
   int64_t OH = 0, OW = 0;
   int64_t col_rows() const { return C * KH * KW; }
   int64_t col_cols() const { return OH * OW; }
+  /// A 1x1 window with stride 1 and no padding: the columns are the input itself.
+  bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }
 };
 
 /// Output size of a convolution: (size + 2 pad - dilation (kernel - 1) - 1) / stride + 1.

@@ -47,11 +47,6 @@ bool is_depthwise(const Conv2dGeometry& g, int64_t groups, int64_t out_channels)
   return groups == g.C && out_channels == g.C && groups > 1;
 }
 
-// A 1x1, stride-1, unpadded window: the columns are the input itself.
-bool is_pointwise(const Conv2dGeometry& g) {
-  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
-}
-
 // Runs fn(n0, n1, col, offset) over the batch in chunks, with the columns of samples [n0, n1)
 // in col (the input itself for a pointwise conv); offset(n, gi) is where group gi of sample n
 // starts in col.
@@ -59,7 +54,7 @@ template <class Fn>
 void for_each_column_chunk(const Tensor& x, const Conv2dGeometry& g, int64_t G, Fn&& fn) {
   Backend& be = backend_for(x.device());
   const int64_t group_size = g.col_rows() / G * g.col_cols(), per_sample = g.col_rows() * g.col_cols();
-  const bool pointwise = is_pointwise(g);
+  const bool pointwise = g.pointwise();
   const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
   Tensor col = pointwise ? x : workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {

@@ -13,11 +13,6 @@
 namespace dezero::cpu {
 namespace {
 
-// The columns are the input itself: 1x1 window, stride 1, no padding.
-bool is_pointwise(const Conv2dGeometry& g) {
-  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
-}
-
 // Whether whole samples per thread pay: every thread gets work (else the caller's path, whose
 // products are multithreaded, is faster), and one sample's columns fit in a core's L2 (else
 // they are read back from memory, and the caller's packed products win).
@@ -69,7 +64,7 @@ class GroupWeights {
 // not three (the Eigen paths, and the input itself as a 1x1 conv's columns, are dense).
 template <class T>
 int64_t column_stride(const Conv2dGeometry& g) {
-  if (!std::is_same_v<T, float> || !has_fast_sgemm() || is_pointwise(g)) return g.col_cols();
+  if (!std::is_same_v<T, float> || !has_fast_sgemm() || g.pointwise()) return g.col_cols();
   return (g.col_cols() + 15) / 16 * 16;
 }
 
@@ -77,13 +72,13 @@ int64_t column_stride(const Conv2dGeometry& g) {
 // page faults).
 template <class T>
 Tensor column_buffer(const Conv2dGeometry& g, int64_t ld) {
-  return Tensor::empty({is_pointwise(g) ? 1 : g.col_rows() * ld}, std::is_same_v<T, float> ? Float32 : Float64);
+  return Tensor::empty({g.pointwise() ? 1 : g.col_rows() * ld}, std::is_same_v<T, float> ? Float32 : Float64);
 }
 
 // The columns of sample n (rows ld apart): x[n] itself for a pointwise conv, else im2col into `col`.
 template <class T>
 const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& col, int64_t ld) {
-  if (is_pointwise(g)) return x.data<T>() + n * g.C * g.H * g.W;
+  if (g.pointwise()) return x.data<T>() + n * g.C * g.H * g.W;
   im2col(x, g, n, n + 1, col, ld);
   return col.data<T>();
 }
@@ -116,7 +111,7 @@ void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Con
   const T* bias = b.defined() ? b.data<T>() : nullptr;
   const T* px = x.data<T>();
   T* py = y.data<T>();
-  const bool pointwise = is_pointwise(g);
+  const bool pointwise = g.pointwise();
   const int64_t ld = column_stride<T>(g);
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
     Tensor col = column_buffer<T>(g, ld);
