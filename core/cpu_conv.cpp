@@ -33,10 +33,11 @@ void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh
   std::memcpy(out + skip, src + first + skip, (end - skip) * sizeof(T));
   std::fill(out, out + skip, T(0));
   std::fill(out + end, out + count, T(0));
+  if (lo == 0 && hi == g.OW) return;
   for (int64_t oh = oh0; oh < oh1; ++oh) {
     T* row = dst + oh * g.OW;
-    std::fill(row, row + lo, T(0));
-    std::fill(row + hi, row + g.OW, T(0));
+    zero_short(row, lo);
+    zero_short(row + hi, g.OW - hi);
   }
 }
 
@@ -65,13 +66,13 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
               std::fill(row, row + g.OW, T(0));
               continue;
             }
-            std::fill(row, row + lo, T(0));
+            zero_short(row, lo);
             const T* in = src + ih * g.W + kw * g.DW - g.PW;
             if (g.SW == 1)
               std::memcpy(row + lo, in + lo, (hi - lo) * sizeof(T));
             else
               for (int64_t ow = lo; ow < hi; ++ow) row[ow] = in[ow * g.SW];
-            std::fill(row + hi, row + g.OW, T(0));
+            zero_short(row + hi, g.OW - hi);
           }
         }
     }

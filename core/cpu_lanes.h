@@ -97,6 +97,17 @@ inline void store_first(double* p, const Lanes<double>& v, int64_t n) {
 #endif
 }
 
+/// Zeros p[0 .. n): one masked store when n <= kLanes (a row's few padding columns, where a
+/// memset call per row cost more than the copy beside it).
+template <class T>
+inline void zero_short(T* p, int64_t n) {
+  if (n <= 0) return;
+  if (n <= kLanes)
+    store_first(p, Lanes<T>{}, n);
+  else
+    std::fill(p, p + n, T(0));
+}
+
 /// Copies n elements (a short row) with whole-vector moves.
 template <class T>
 inline void copy_row(const T* src, T* dst, int64_t n) {
