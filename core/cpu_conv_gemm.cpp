@@ -4,10 +4,13 @@
 // float32 with AVX-512 multiplies by weights packed once per call (cpu::PackedA) and reads the
 // columns in place; float64 uses Eigen per product. Used when the batch keeps every thread busy.
 
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_gemm.h"
 #include "core/cpu_kernels.h"
+#include "core/cpu_lanes.h"
 #include "core/error.h"
 
 namespace dezero::cpu {
@@ -130,6 +133,52 @@ void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Con
   });
 }
 
+// C (MB x NB block, rows ldc apart) += A (MB rows) . B (NB rows)^T, every row P long: MB x NB
+// dot products 16 lanes of P at a time, the lanes summed at the end.
+template <int MB, int NB, class T>
+void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldc) {
+  Lanes<T> acc[MB][NB] = {};
+  for (int64_t p = 0; p < P; p += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, P - p);
+    Lanes<T> b[NB];
+    for (int j = 0; j < NB; ++j) b[j] = load_first(B + j * P + p, n);
+    for (int i = 0; i < MB; ++i) {
+      const Lanes<T> a = load_first(A + i * P + p, n);
+      for (int j = 0; j < NB; ++j) acc[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < MB; ++i)
+    for (int j = 0; j < NB; ++j) C[i * ldc + j] += sum_lanes<T>(acc[i][j]);
+}
+
+template <class T>
+using DotBlockOf = void (*)(const T*, const T*, T*, int64_t, int64_t);
+
+constexpr int kDotRows = 4, kDotCols = 3;  // 12 accumulators: 7 loads per 12 multiply-adds
+
+template <class T, size_t... I>
+constexpr std::array<DotBlockOf<T>, kDotRows * kDotCols> dot_blocks(std::index_sequence<I...>) {
+  return {&dot_block<static_cast<int>(I / kDotCols) + 1, static_cast<int>(I % kDotCols) + 1, T>...};
+}
+
+// C (M x N, rows N apart) += A (M x P) . B (N x P)^T, rows of both contiguous along P: the weight
+// gradient's products when the columns per group are few (a first layer's 9): a GEMM would
+// pack B's P x N transpose for a handful of outputs per row (Eigen ran ~15 GFLOP/s there).
+template <class T>
+void dot_products(const T* A, const T* B, T* C, int64_t M, int64_t N, int64_t P) {
+  static constexpr auto blocks = dot_blocks<T>(std::make_index_sequence<kDotRows * kDotCols>{});
+  for (int64_t i = 0; i < M; i += kDotRows) {
+    const int64_t mb = std::min<int64_t>(kDotRows, M - i);
+    for (int64_t j = 0; j < N; j += kDotCols) {
+      const int64_t nb = std::min<int64_t>(kDotCols, N - j);
+      blocks[(mb - 1) * kDotCols + nb - 1](A + i * P, B + j * P, C + i * N + j, P, N);
+    }
+  }
+}
+
+// Columns per group up to which the weight gradient uses dot_products rather than a GEMM.
+constexpr int64_t kDotMaxColumns = 32;
+
 // Sample n accumulates into partial n % P (P = 8, in order) and the partials are summed in
 // order at the end: the same sums as the chunked path, whatever the number of threads.
 template <class T>
@@ -144,8 +193,14 @@ void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t n = p; n < g.N; n += partials) {
         const T* c = columns<T>(x, g, n, col, L);
-        for (int64_t gi = 0; gi < G; ++gi)
-          gemm_one(pg + (n * OC + gi * OCg) * L, c + gi * K * L, acc.data() + p * w_numel + gi * OCg * K, spec);
+        for (int64_t gi = 0; gi < G; ++gi) {
+          const T* gy_g = pg + (n * OC + gi * OCg) * L;
+          T* out = acc.data() + p * w_numel + gi * OCg * K;
+          if (K <= kDotMaxColumns)
+            dot_products(gy_g, c + gi * K * L, out, OCg, K, L);
+          else
+            gemm_one(gy_g, c + gi * K * L, out, spec);
+        }
       }
   });
   T* out = gW.data<T>();
