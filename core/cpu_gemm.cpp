@@ -72,6 +72,44 @@ void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int
   }
 }
 
+// Transposes the 16 x 16 block in r (r[i][j] -> r[j][i]) in four stages: stage h swaps the
+// off-diagonal h x h blocks of every 2h x 2h block, pairing rows i and i + h (one two-source
+// permute per row per stage).
+struct TransposeIndex {
+  alignas(64) int32_t lo[4][16], hi[4][16];  // per stage h = 8, 4, 2, 1
+};
+
+constexpr TransposeIndex make_transpose_index() {
+  TransposeIndex t{};
+  for (int s = 0, h = 8; s < 4; ++s, h /= 2)
+    for (int j = 0; j < 16; ++j) {
+      t.lo[s][j] = (j & h) == 0 ? j : 16 + j - h;  // row i:     [r_i's first half | r_{i+h}'s first half]
+      t.hi[s][j] = (j & h) == 0 ? j + h : 16 + j;  // row i + h: [r_i's second half | r_{i+h}'s second half]
+    }
+  return t;
+}
+
+template <int kStage>
+inline void transpose_stage(__m512 r[16]) {
+  static constexpr TransposeIndex kIndex = make_transpose_index();
+  constexpr int h = 8 >> kStage;
+  const __m512i lo = _mm512_load_si512(kIndex.lo[kStage]), hi = _mm512_load_si512(kIndex.hi[kStage]);
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    if (i & h) continue;
+    const __m512 a = r[i], b = r[i + h];
+    r[i] = _mm512_permutex2var_ps(a, lo, b);
+    r[i + h] = _mm512_permutex2var_ps(a, hi, b);
+  }
+}
+
+inline void transpose16(__m512 r[16]) {
+  transpose_stage<0>(r);
+  transpose_stage<1>(r);
+  transpose_stage<2>(r);
+  transpose_stage<3>(r);
+}
+
 // Packs NR-wide panel starting at column jp of op(B) rows [p0, p0 + kc), columns [j0, j0 + nc),
 // zero-padded.
 void pack_b_panel(const float* B, int64_t ldb, bool trans, int64_t p0, int64_t kc, int64_t j0,
@@ -80,10 +118,21 @@ void pack_b_panel(const float* B, int64_t ldb, bool trans, int64_t p0, int64_t k
   float* panel = out + jp * kc;
   if (cols < NR) std::fill(panel, panel + kc * NR, 0.0f);
   if (trans) {  // op(B)(k, j) = B[j][k]: row j of B is column j of the panel
-    for (int64_t c = 0; c < cols; ++c) {
-      const float* src = B + (j0 + jp + c) * ldb + p0;
-      for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = src[k];
+    const float* src = B + (j0 + jp) * ldb + p0;
+    int64_t c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16) {  // 16 x 16 blocks through registers
+      int64_t k = 0;
+      for (; k + 16 <= kc; k += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + (c0 + i) * ldb + k);
+        transpose16(r);
+        for (int i = 0; i < 16; ++i) _mm512_store_ps(panel + (k + i) * NR + c0, r[i]);
+      }
+      for (; k < kc; ++k)
+        for (int64_t c = c0; c < c0 + 16; ++c) panel[k * NR + c] = src[c * ldb + k];
     }
+    for (int64_t c = c0; c < cols; ++c)
+      for (int64_t k = 0; k < kc; ++k) panel[k * NR + c] = src[c * ldb + k];
   } else if (cols == NR) {  // two vector moves per row: a memcpy call per 128 bytes costs more than the copy
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = B + (p0 + k) * ldb + j0 + jp;

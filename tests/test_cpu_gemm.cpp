@@ -54,6 +54,9 @@ TEST(CpuGemmTest, MatchesNaiveOnEdgeShapesTransposesAndBeta) {
   check_sgemm(600, 40, 20, true, false, 1.0f, 1.0f);   // several row blocks
   check_sgemm(20, 4200, 7, false, true, -1.0f, 0.0f);  // more than one column block
   check_sgemm(3, 4, 0, false, false, 1.0f, 0.5f);      // K = 0 scales C
+  // Transposed B packed by 16 x 16 register transposes: whole blocks, a K tail, a column tail.
+  for (int64_t N : {16, 32, 47, 70})
+    for (int64_t K : {16, 37, 800}) check_sgemm(15, N, K, false, true, 1.0f, 0.0f);
 }
 
 TEST(CpuGemmTest, PackedLeftOperandWithBInPlace) {
