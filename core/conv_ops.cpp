@@ -81,9 +81,9 @@ void check_bias(const Tensor& b, const Tensor& x, int64_t channels, const char* 
   ops::check_compatible(x, b, op);
 }
 
-void add_bias(Tensor& y, const Tensor& b, const char* op) {
+// y += b per channel; b was checked by the caller (check_bias).
+void add_bias(Tensor& y, const Tensor& b) {
   if (!b.defined()) return;
-  check_bias(b, y, y.size(1), op);
   backend_for(y.device()).binary(BinaryOp::Add, y, b.reshape({1, y.size(1), 1, 1}), y);
 }
 
@@ -144,15 +144,14 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
            to_string(W.shape()), G);
   DZ_CHECK(W.size(2) == g.KH && W.size(3) == g.KW, "conv2d: weight {} does not match kernel ({}, {})",
            to_string(W.shape()), g.KH, g.KW);
+  check_bias(b, x, OC, "conv2d");
   Tensor y = Tensor::empty({g.N, OC, g.OH, g.OW}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
   if (is_depthwise(g, G, OC)) {  // the bias is the accumulators' initial value
-    check_bias(b, x, OC, "conv2d");
     be.depthwise_conv2d(x, W, b, g, y);
     return y;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
-  check_bias(b, x, OC, "conv2d");
   if (be.conv2d_by_sample(x, W, b, g, G, y)) return y;
   for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     GemmSpec spec{OCg, L, K, false, false, 1.0, 0.0, {}, {}, {}};
@@ -164,7 +163,7 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
       }
     be.gemm(W, col, y, spec);
   });
-  add_bias(y, b, "conv2d");
+  add_bias(y, b);
   return y;
 }
 
@@ -215,14 +214,14 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
            to_string(x.shape()), x.size(1), g.C / G, g.KH, g.KW);
   const int64_t Cin = x.size(1), Cg = Cin / G, L = g.col_cols(), Kp = g.col_rows() / G;
   const int64_t per_sample = g.col_rows() * L;
+  check_bias(b, x, g.C, "deconv2d");
   Tensor y = Tensor::empty({g.N, g.C, g.H, g.W}, x.dtype(), x.device());
   Backend& be = backend_for(x.device());
   if (is_depthwise(g, G, Cin)) {
     be.depthwise_conv2d_grad_x(x, W, g, y);
-    add_bias(y, b, "deconv2d");
+    add_bias(y, b);
     return y;
   }
-  check_bias(b, x, g.C, "deconv2d");
   if (be.deconv2d_by_sample(x, W, b, g, G, y)) return y;
   const int64_t chunk = chunk_size(g.N, per_sample, x.dtype());
   Tensor col = workspace(chunk * per_sample, x.dtype(), x.device());
@@ -239,7 +238,7 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
     be.gemm(W, x, col, spec);
     be.col2im(col, g, n0, n1, y);
   }
-  add_bias(y, b, "deconv2d");
+  add_bias(y, b);
   return y;
 }
 

@@ -312,7 +312,7 @@ class CpuBackend final : public Backend {
         });
         return;
       }
-      std::fill(py, py + m, T(0));
+      fill(out, 0.0);
       parallel_for(n, unique ? kGrain : n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) py[offsets[i]] += ps[i];
       });

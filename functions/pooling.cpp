@@ -1,5 +1,5 @@
-// Pooling: max_pool2d (a gather at the windows' maxima, so differentiable at any order),
-// avg_pool2d (im2col then mean) and global_avg_pool2d.
+// Pooling: max_pool2d (maxima and their positions in one pass; the backward scatters at them, so
+// differentiable at any order), avg_pool2d (im2col then mean) and global_avg_pool2d.
 
 #include <memory>
 
