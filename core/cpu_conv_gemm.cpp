@@ -133,15 +133,15 @@ void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Con
   });
 }
 
-// C (MB x NB block, rows ldc apart) += A (MB rows) . B (NB rows)^T, every row P long: MB x NB
-// dot products 16 lanes of P at a time, the lanes summed at the end.
+// C (MB x NB block, rows ldc apart) += A (MB rows, P apart) . B (NB rows, ldb apart)^T, every row P
+// long: MB x NB dot products 16 lanes of P at a time, the lanes summed at the end.
 template <int MB, int NB, class T>
-void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldc) {
+void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldb, int64_t ldc) {
   Lanes<T> acc[MB][NB] = {};
   for (int64_t p = 0; p < P; p += kLanes) {
     const int64_t n = std::min<int64_t>(kLanes, P - p);
     Lanes<T> b[NB];
-    for (int j = 0; j < NB; ++j) b[j] = load_first(B + j * P + p, n);
+    for (int j = 0; j < NB; ++j) b[j] = load_first(B + j * ldb + p, n);
     for (int i = 0; i < MB; ++i) {
       const Lanes<T> a = load_first(A + i * P + p, n);
       for (int j = 0; j < NB; ++j) acc[i][j] += a * b[j];
@@ -152,7 +152,7 @@ void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldc) {
 }
 
 template <class T>
-using DotBlockOf = void (*)(const T*, const T*, T*, int64_t, int64_t);
+using DotBlockOf = void (*)(const T*, const T*, T*, int64_t, int64_t, int64_t);
 
 constexpr int kDotRows = 4, kDotCols = 3;  // 12 accumulators: 7 loads per 12 multiply-adds
 
@@ -161,23 +161,36 @@ constexpr std::array<DotBlockOf<T>, kDotRows * kDotCols> dot_blocks(std::index_s
   return {&dot_block<static_cast<int>(I / kDotCols) + 1, static_cast<int>(I % kDotCols) + 1, T>...};
 }
 
-// C (M x N, rows N apart) += A (M x P) . B (N x P)^T, rows of both contiguous along P: the weight
+// C (M x N, rows N apart) += A (M x P, rows P apart) . B (N x P, rows ldb apart)^T: the weight
 // gradient's products when the columns per group are few (a first layer's 9): a GEMM would
 // pack B's P x N transpose for a handful of outputs per row (Eigen ran ~15 GFLOP/s there).
 template <class T>
-void dot_products(const T* A, const T* B, T* C, int64_t M, int64_t N, int64_t P) {
+void dot_products(const T* A, const T* B, T* C, int64_t M, int64_t N, int64_t P, int64_t ldb) {
   static constexpr auto blocks = dot_blocks<T>(std::make_index_sequence<kDotRows * kDotCols>{});
   for (int64_t i = 0; i < M; i += kDotRows) {
     const int64_t mb = std::min<int64_t>(kDotRows, M - i);
     for (int64_t j = 0; j < N; j += kDotCols) {
       const int64_t nb = std::min<int64_t>(kDotCols, N - j);
-      blocks[(mb - 1) * kDotCols + nb - 1](A + i * P, B + j * P, C + i * N + j, P, N);
+      blocks[(mb - 1) * kDotCols + nb - 1](A + i * P, B + j * ldb, C + i * N + j, P, ldb, N);
     }
   }
 }
 
 // Columns per group up to which the weight gradient uses dot_products rather than a GEMM.
 constexpr int64_t kDotMaxColumns = 32;
+
+// gW_g (M x K) += gy[n, g] (M x L) . col[n, g]^T (L x K), the columns' rows ld apart, on the
+// calling thread: by dot products when K is small, else the packed kernel (float32 with AVX-512;
+// it packs the columns' transpose through register transposes) or Eigen (dense rows).
+template <class T>
+void add_weight_gradient(const T* gy, const T* col, int64_t ld, T* gW, int64_t M, int64_t K, int64_t L) {
+  if (K <= kDotMaxColumns) return dot_products(gy, col, gW, M, K, L, ld);
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_fast_sgemm()) return sgemm(M, K, L, 1.0f, gy, L, false, col, ld, true, 1.0f, gW, K);
+  }
+  DZ_ASSERT(ld == L, "conv products: padded rows on the Eigen path");
+  gemm_one(gy, col, gW, GemmSpec{M, K, L, false, true, 1.0, 1.0, {}, {}, {}});
+}
 
 // Sample n accumulates into partial n % P (P = 8, in order) and the partials are summed in
 // order at the end: the same sums as the chunked path, whatever the number of threads.
@@ -187,20 +200,15 @@ void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int
   const int64_t partials = std::min<int64_t>(8, g.N);
   std::vector<T> acc(static_cast<size_t>(partials * w_numel), T(0));
   const T* pg = gy.data<T>();
-  const GemmSpec spec{OCg, K, L, false, true, 1.0, 1.0, {}, {}, {}};  // gW_g += gy[n, g] . col_g^T
+  const int64_t ld = column_stride<T>(g);
   parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
-    Tensor col = column_buffer<T>(g, L);  // dense rows: the products run on Eigen
+    Tensor col = column_buffer<T>(g, ld);
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t n = p; n < g.N; n += partials) {
-        const T* c = columns<T>(x, g, n, col, L);
-        for (int64_t gi = 0; gi < G; ++gi) {
-          const T* gy_g = pg + (n * OC + gi * OCg) * L;
-          T* out = acc.data() + p * w_numel + gi * OCg * K;
-          if (K <= kDotMaxColumns)
-            dot_products(gy_g, c + gi * K * L, out, OCg, K, L);
-          else
-            gemm_one(gy_g, c + gi * K * L, out, spec);
-        }
+        const T* c = columns<T>(x, g, n, col, ld);
+        for (int64_t gi = 0; gi < G; ++gi)
+          add_weight_gradient(pg + (n * OC + gi * OCg) * L, c + gi * K * ld, ld, acc.data() + p * w_numel + gi * OCg * K,
+                              OCg, K, L);
       }
   });
   T* out = gW.data<T>();

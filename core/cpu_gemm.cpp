@@ -5,6 +5,7 @@
 
 #include "core/cpu_gemm.h"
 
+#include "core/cpu_lanes.h"
 #include "core/error.h"
 
 #include <omp.h>
@@ -26,7 +27,7 @@ namespace dezero::cpu {
 namespace {
 
 constexpr int64_t MR = 14, NR = 32;  // register tile
-constexpr int64_t KC = 384;          // depth of one packed slice
+constexpr int64_t KC = 1024;         // depth of one packed slice
 constexpr int64_t MC_MAX = 14 * 40;  // rows of A per block (560 x 384 floats = 860 KiB, in L2)
 constexpr int64_t NC = 32 * 128;     // columns of B per block
 
@@ -49,27 +50,6 @@ float* scratch(int slot, int64_t n) {
     b.size = n;
   }
   return b.data.get();
-}
-
-// Packs rows [i0, i0 + mc) x depth [p0, p0 + kc) of op(A) into MR-tall panels, k-major inside a
-// panel, rows past mc padded with zeros. Reads follow memory order in both layouts.
-void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-            float* out) {
-  for (int64_t ip = 0; ip < mc; ip += MR) {
-    const int64_t rows = std::min(MR, mc - ip);
-    float* panel = out + ip * kc;
-    if (rows < MR) std::fill(panel, panel + kc * MR, 0.0f);
-    if (trans) {  // op(A)(i, k) = A[k][i]: row k of A holds the panel's k-th slice
-      const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);  // rows <= MR = 14 < 16
-      for (int64_t k = 0; k < kc; ++k)
-        _mm512_mask_storeu_ps(panel + k * MR, mask, _mm512_maskz_loadu_ps(mask, A + (p0 + k) * lda + i0 + ip));
-    } else {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src = A + (i0 + ip + r) * lda + p0;
-        for (int64_t k = 0; k < kc; ++k) panel[k * MR + r] = src[k];
-      }
-    }
-  }
 }
 
 // Transposes the 16 x 16 block in r (r[i][j] -> r[j][i]) in four stages: stage h swaps the
@@ -108,6 +88,34 @@ inline void transpose16(__m512 r[16]) {
   transpose_stage<1>(r);
   transpose_stage<2>(r);
   transpose_stage<3>(r);
+}
+
+// Packs rows [i0, i0 + mc) x depth [p0, p0 + kc) of op(A) into MR-tall panels, k-major inside a
+// panel, rows past mc padded with zeros. A transposed A is copied row by row; a row-major A goes
+// through 16 x 16 register transposes (16 depths of up to 16 rows at a time).
+void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* out) {
+  for (int64_t ip = 0; ip < mc; ip += MR) {
+    const int64_t rows = std::min(MR, mc - ip);
+    float* panel = out + ip * kc;
+    const __mmask16 mask = first_lanes_mask(rows);  // rows <= MR = 14 < 16
+    if (trans) {  // op(A)(i, k) = A[k][i]: row k of A holds the panel's k-th slice
+      for (int64_t k = 0; k < kc; ++k)
+        _mm512_mask_storeu_ps(panel + k * MR, static_cast<__mmask16>(first_lanes_mask(MR)),
+                              _mm512_maskz_loadu_ps(mask, A + (p0 + k) * lda + i0 + ip));
+      continue;
+    }
+    const float* src = A + (i0 + ip) * lda + p0;
+    for (int64_t k = 0; k < kc; k += 16) {
+      const __mmask16 depths = first_lanes_mask(std::min<int64_t>(16, kc - k));
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(depths, src + i * lda + k) : _mm512_setzero_ps();
+      transpose16(r);  // r[j] = depth k + j of the panel's rows
+      for (int j = 0; j < 16 && k + j < kc; ++j)
+        _mm512_mask_storeu_ps(panel + (k + j) * MR, static_cast<__mmask16>(first_lanes_mask(MR)), r[j]);
+    }
+  }
 }
 
 // Packs NR-wide panel starting at column jp of op(B) rows [p0, p0 + kc), columns [j0, j0 + nc),

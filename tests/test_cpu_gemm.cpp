@@ -57,6 +57,9 @@ TEST(CpuGemmTest, MatchesNaiveOnEdgeShapesTransposesAndBeta) {
   // Transposed B packed by 16 x 16 register transposes: whole blocks, a K tail, a column tail.
   for (int64_t N : {16, 32, 47, 70})
     for (int64_t K : {16, 37, 800}) check_sgemm(15, N, K, false, true, 1.0f, 0.0f);
+  // Row-major A packed the same way: a whole panel and a 1-row one, depth tails, both layouts.
+  for (int64_t K : {16, 37, 800}) check_sgemm(15, 33, K, false, false, 1.0f, 0.0f);
+  for (int64_t K : {16, 37}) check_sgemm(29, 20, K, false, false, 1.0f, 0.0f, true);
 }
 
 TEST(CpuGemmTest, PackedLeftOperandWithBInPlace) {
