@@ -15,37 +15,40 @@ namespace dezero::cpu {
 namespace {
 
 // With stride 1 (both axes) and OW == W, output row oh of tap (kh, kw) is input row ih shifted by
-// kw DW - PW, and consecutive oh are consecutive ih: the valid rows [oh0, oh1) are one memcpy of
-// (oh1 - oh0) W elements, after which the columns that wrapped around a row edge are zeroed.
+// kw DW - PW, and consecutive oh are consecutive ih: the valid rows [oh0, oh1) of the output rows
+// [r0, r1) written to dst are one memcpy of (oh1 - oh0) W elements, after which the columns that
+// wrapped around a row edge are zeroed.
 template <class T>
-void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh, int64_t kw, int64_t lo, int64_t hi) {
+void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh, int64_t kw, int64_t lo, int64_t hi,
+                       int64_t r0, int64_t r1) {
   const int64_t shift = kh * g.DH - g.PH;  // ih = oh + shift
-  const int64_t oh0 = std::clamp<int64_t>(-shift, 0, g.OH), oh1 = std::clamp<int64_t>(g.H - shift, oh0, g.OH);
-  std::fill(dst, dst + oh0 * g.OW, T(0));
-  std::fill(dst + oh1 * g.OW, dst + g.OH * g.OW, T(0));
+  const int64_t oh0 = std::clamp<int64_t>(-shift, r0, r1), oh1 = std::clamp<int64_t>(g.H - shift, oh0, r1);
+  std::fill(dst, dst + (oh0 - r0) * g.OW, T(0));
+  std::fill(dst + (oh1 - r0) * g.OW, dst + (r1 - r0) * g.OW, T(0));
   if (oh1 == oh0) return;
   const int64_t offset = kw * g.DW - g.PW;
   // Elements [lo, hi) of each row are in range; the run may start before src or end after it
   // only in the wrapped parts, which are clipped here and zeroed below.
   const int64_t first = (oh0 + shift) * g.W + offset, count = (oh1 - oh0) * g.W;
   const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
-  T* out = dst + oh0 * g.OW;
+  T* out = dst + (oh0 - r0) * g.OW;
   std::memcpy(out + skip, src + first + skip, (end - skip) * sizeof(T));
   std::fill(out, out + skip, T(0));
   std::fill(out + end, out + count, T(0));
   if (lo == 0 && hi == g.OW) return;
   for (int64_t oh = oh0; oh < oh1; ++oh) {
-    T* row = dst + oh * g.OW;
+    T* row = dst + (oh - r0) * g.OW;
     zero_short(row, lo);
     zero_short(row + hi, g.OW - hi);
   }
 }
 
 template <class T>
-void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld) {
+void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld,
+                   int64_t r0, int64_t r1) {
   const T* px = x.data<T>();
   T* pc = col.data<T>();
-  const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
+  const int64_t L = (r1 - r0) * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
   const bool same_width = g.SH == 1 && g.SW == 1 && g.OW == g.W;
   parallel_for((n1 - n0) * g.C, std::max<int64_t>(1, kGrain / (KK * L)), [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
@@ -56,11 +59,11 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
           int64_t lo, hi;
           valid_columns(g, kw, lo, hi);
           if (same_width) {  // rows in range form one contiguous run; then zero what wrapped
-            copy_shifted_rows(src, dst, g, kh, kw, lo, hi);
+            copy_shifted_rows(src, dst, g, kh, kw, lo, hi, r0, r1);
             continue;
           }
-          for (int64_t oh = 0; oh < g.OH; ++oh) {
-            T* row = dst + oh * g.OW;
+          for (int64_t oh = r0; oh < r1; ++oh) {
+            T* row = dst + (oh - r0) * g.OW;
             const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
             if (ih < 0 || ih >= g.H) {
               std::fill(row, row + g.OW, T(0));
@@ -79,35 +82,38 @@ void im2col_kernel(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t
   });
 }
 
-// col2im's same-width case (see copy_shifted_rows): tap (kh, kw)'s valid rows add to the image as
-// one contiguous run, with keep[j] = 0 at the columns that wrapped around a row edge (a select,
-// not a product, so non-finite values there cannot leak in).
+// col2im's same-width case (see copy_shifted_rows): tap (kh, kw)'s valid rows of the output rows
+// [r0, r1) in src add to the image as one contiguous run, with keep[j] = 0 at the columns that
+// wrapped around a row edge (a select, not a product, so non-finite values there cannot leak in).
 template <class T>
 void add_shifted_rows(const T* __restrict src, T* __restrict dst, const T* __restrict keep, const Conv2dGeometry& g,
-                      int64_t kh, int64_t kw) {
+                      int64_t kh, int64_t kw, int64_t r0, int64_t r1) {
   const int64_t shift = kh * g.DH - g.PH;
-  const int64_t oh0 = std::clamp<int64_t>(-shift, 0, g.OH), oh1 = std::clamp<int64_t>(g.H - shift, oh0, g.OH);
+  const int64_t oh0 = std::clamp<int64_t>(-shift, r0, r1), oh1 = std::clamp<int64_t>(g.H - shift, oh0, r1);
   const int64_t first = (oh0 + shift) * g.W + kw * g.DW - g.PW, count = (oh1 - oh0) * g.W;
   const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
-  const T* in = src + oh0 * g.OW + skip;
-  const T* k = keep + skip;
+  const T* in = src + (oh0 - r0) * g.OW + skip;
+  const T* k = keep + skip;  // the same flags in every row
   T* out = dst + first + skip;
   for (int64_t j = 0; j < end - skip; ++j) out[j] += k[j] != T(0) ? in[j] : T(0);
 }
 
+// Output rows [r0, r1) of the columns add into the image; all rows overwrite it.
 template <class T>
-void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld) {
+void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld,
+                   int64_t r0, int64_t r1) {
   const T* pc = col.data<T>();
   T* px = x.data<T>();
-  const int64_t L = g.OH * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
+  const int64_t L = (r1 - r0) * g.OW, plane = g.H * g.W, KK = g.KH * g.KW;
   const bool same_width = g.SH == 1 && g.SW == 1 && g.OW == g.W;
+  const bool overwrite = r0 == 0 && r1 == g.OH;
   std::vector<T> keep;  // per kw, L flags: 1 where output column ow is inside [lo, hi)
   if (same_width) {
     keep.assign(static_cast<size_t>(g.KW * L), T(0));
     for (int64_t kw = 0; kw < g.KW; ++kw) {
       int64_t lo, hi;
       valid_columns(g, kw, lo, hi);
-      for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t oh = 0; oh < r1 - r0; ++oh)
         std::fill(keep.begin() + kw * L + oh * g.OW + lo, keep.begin() + kw * L + oh * g.OW + hi, T(1));
     }
   }
@@ -115,19 +121,19 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
     for (int64_t nc = b; nc < e; ++nc) {
       T* dst = px + (n0 * g.C + nc) * plane;
       const T* src = pc + nc * KK * ld;
-      std::fill(dst, dst + plane, T(0));
+      if (overwrite) std::fill(dst, dst + plane, T(0));
       for (int64_t kh = 0; kh < g.KH; ++kh)
         for (int64_t kw = 0; kw < g.KW; ++kw, src += ld) {
           if (same_width) {
-            add_shifted_rows(src, dst, keep.data() + kw * L, g, kh, kw);
+            add_shifted_rows(src, dst, keep.data() + kw * L, g, kh, kw, r0, r1);
             continue;
           }
           int64_t lo, hi;
           valid_columns(g, kw, lo, hi);
-          for (int64_t oh = 0; oh < g.OH; ++oh) {
+          for (int64_t oh = r0; oh < r1; ++oh) {
             const int64_t ih = oh * g.SH - g.PH + kh * g.DH;
             if (ih < 0 || ih >= g.H) continue;
-            const T* row = src + oh * g.OW;
+            const T* row = src + (oh - r0) * g.OW;
             T* out = dst + ih * g.W + kw * g.DW - g.PW;
             if (g.SW == 1)
               for (int64_t ow = lo; ow < hi; ++ow) out[ow] += row[ow];
@@ -295,14 +301,18 @@ void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t
 
 }  // namespace
 
-void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld) {
-  const int64_t stride = ld > 0 ? ld : g.col_cols();
-  dispatch(x.dtype(), [&](auto t) { im2col_kernel<decltype(t)>(x, g, n0, n1, col, stride); });
+void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld,
+            OutputRows rows) {
+  const int64_t r1 = rows.end < 0 ? g.OH : rows.end;
+  const int64_t stride = ld > 0 ? ld : (r1 - rows.begin) * g.OW;
+  dispatch(x.dtype(), [&](auto t) { im2col_kernel<decltype(t)>(x, g, n0, n1, col, stride, rows.begin, r1); });
 }
 
-void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld) {
-  const int64_t stride = ld > 0 ? ld : g.col_cols();
-  dispatch(col.dtype(), [&](auto t) { col2im_kernel<decltype(t)>(col, g, n0, n1, x, stride); });
+void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld,
+            OutputRows rows) {
+  const int64_t r1 = rows.end < 0 ? g.OH : rows.end;
+  const int64_t stride = ld > 0 ? ld : (r1 - rows.begin) * g.OW;
+  dispatch(col.dtype(), [&](auto t) { col2im_kernel<decltype(t)>(col, g, n0, n1, x, stride, rows.begin, r1); });
 }
 
 void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) {

@@ -1,8 +1,10 @@
 // Convolution products of the CPU backend, one whole sample per thread: the thread builds the
 // sample's columns (im2col) in its own buffer and multiplies them while they are still in its
 // L2, instead of all threads writing a shared chunk of columns and then reading each other's.
-// float32 with AVX-512 multiplies by weights packed once per call (cpu::PackedA) and reads the
-// columns in place; float64 uses Eigen per product. Used when the batch keeps every thread busy.
+// When a sample's columns would not fit in L2, the thread builds and multiplies them a tile of
+// output rows at a time. float32 with AVX-512 multiplies by weights packed once per call
+// (cpu::PackedA) and reads the columns in place; float64 uses Eigen per product (whole samples
+// only). Used when the batch keeps every thread busy.
 
 #include <array>
 #include <utility>
@@ -16,14 +18,39 @@
 namespace dezero::cpu {
 namespace {
 
-// Whether whole samples per thread pay: every thread gets work (else the caller's path, whose
-// products are multithreaded, is faster), and one sample's columns fit in a core's L2 (else
-// they are read back from memory, and the caller's packed products win).
-bool worth_it(const Conv2dGeometry& g, DType dtype) {
-  constexpr size_t kL2 = size_t{1} << 20;  // half of this machine's 2 MiB: the rest holds W and y
+constexpr size_t kL2 = size_t{1} << 20;  // half of this machine's 2 MiB per core: the rest holds W and y
+
+// Whether the packed kernel multiplies this dtype (it reads columns with padded rows, and tiles).
+template <class T>
+bool packed_products() {
+  return std::is_same_v<T, float> && has_fast_sgemm();
+}
+
+// Whether samples per thread pay: every thread gets work (else the caller's path, whose products
+// are multithreaded, is faster), and a sample's columns fit in a core's L2 or can be built a tile
+// of output rows at a time (not a pointwise conv's, which are the input itself; not on the Eigen
+// path). Otherwise they would be read back from memory, and the caller's packed products win.
+template <class T>
+bool worth_it(const Conv2dGeometry& g) {
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const size_t columns = static_cast<size_t>(g.col_rows() * g.col_cols()) * dtype_size(dtype);
-  return (threads == 1 || g.N >= 2 * threads) && columns <= kL2;
+  const size_t columns = static_cast<size_t>(g.col_rows() * g.col_cols()) * sizeof(T);
+  return (threads == 1 || g.N >= 2 * threads) && (columns <= kL2 || (packed_products<T>() && !g.pointwise()));
+}
+
+// The output rows whose columns one product covers (all, or as many as fit in kL2), and the
+// distance between rows of those columns: float32 rows for the packed kernel start on 64-byte
+// boundaries, so that a 32-column row of a panel spans two cache lines, not three (the Eigen
+// paths, and the input itself as a 1x1 conv's columns, are dense).
+struct ColumnTiles {
+  int64_t rows, ld;
+};
+
+template <class T>
+ColumnTiles column_tiles(const Conv2dGeometry& g) {
+  const size_t row_bytes = static_cast<size_t>(g.col_rows() * g.OW) * sizeof(T);
+  const int64_t rows = row_bytes * g.OH <= kL2 ? g.OH : std::max<int64_t>(1, static_cast<int64_t>(kL2 / row_bytes));
+  const int64_t L = rows * g.OW;
+  return {rows, packed_products<T>() && !g.pointwise() ? (L + 15) / 16 * 16 : L};
 }
 
 // rows[i * len + j] += bias[i] for count rows (a no-op without bias).
@@ -45,7 +72,7 @@ class GroupWeights {
     }
   }
   /// C = op(W_g) . B (+ bias[i] on row i when given) on the calling thread; B and C have L
-  /// columns, their rows ldb and ldc apart (both L on the Eigen path).
+  /// columns, their rows ldb and ldc apart (both L on the Eigen path: whole, dense samples).
   void multiply(int64_t gi, const T* B, int64_t ldb, int64_t L, T* C, int64_t ldc, const T* bias = nullptr) const {
     if constexpr (std::is_same_v<T, float>) {
       if (!packed_.empty()) return sgemm_packed(packed_[gi], L, B, ldb, 0.0f, C, ldc, bias);
@@ -62,28 +89,26 @@ class GroupWeights {
   std::vector<PackedA> packed_;
 };
 
-// The distance between rows of one sample's columns for the products by packed weights: float32
-// rows start on 64-byte boundaries, so that a 32-column row of a panel spans two cache lines,
-// not three (the Eigen paths, and the input itself as a 1x1 conv's columns, are dense).
+// A per-thread buffer for one tile's columns (from the caching allocator: no page faults).
 template <class T>
-int64_t column_stride(const Conv2dGeometry& g) {
-  if (!std::is_same_v<T, float> || !has_fast_sgemm() || g.pointwise()) return g.col_cols();
-  return (g.col_cols() + 15) / 16 * 16;
+Tensor column_buffer(const Conv2dGeometry& g, const ColumnTiles& tiles) {
+  return Tensor::empty({g.pointwise() ? 1 : g.col_rows() * tiles.ld}, std::is_same_v<T, float> ? Float32 : Float64);
 }
 
-// A per-thread buffer for one sample's columns, rows ld apart (from the caching allocator: no
-// page faults).
+// The columns of output rows [r0, r1) of sample n, rows ld apart: x[n] itself for a pointwise
+// conv (whole samples), else im2col into `col`.
 template <class T>
-Tensor column_buffer(const Conv2dGeometry& g, int64_t ld) {
-  return Tensor::empty({g.pointwise() ? 1 : g.col_rows() * ld}, std::is_same_v<T, float> ? Float32 : Float64);
-}
-
-// The columns of sample n (rows ld apart): x[n] itself for a pointwise conv, else im2col into `col`.
-template <class T>
-const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, Tensor& col, int64_t ld) {
+const T* columns(const Tensor& x, const Conv2dGeometry& g, int64_t n, int64_t r0, int64_t r1, Tensor& col,
+                 int64_t ld) {
   if (g.pointwise()) return x.data<T>() + n * g.C * g.H * g.W;
-  im2col(x, g, n, n + 1, col, ld);
+  im2col(x, g, n, n + 1, col, ld, {r0, r1});
   return col.data<T>();
+}
+
+// Calls f(r0, r1) for each tile of output rows, in order.
+template <class F>
+void for_each_tile(const Conv2dGeometry& g, const ColumnTiles& tiles, F&& f) {
+  for (int64_t r0 = 0; r0 < g.OH; r0 += tiles.rows) f(r0, std::min(g.OH, r0 + tiles.rows));
 }
 
 // The bias, if any, is added as each product's rows are stored (no extra pass over y).
@@ -92,58 +117,63 @@ void conv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2
   const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
   const GroupWeights<T> weights(W.data<T>(), G, OCg, K, false);
   const T* bias = b.defined() ? b.data<T>() : nullptr;
-  const int64_t ld = column_stride<T>(g);
+  const ColumnTiles tiles = column_tiles<T>(g);
   T* py = y.data<T>();
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    Tensor col = column_buffer<T>(g, ld);
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* c = columns<T>(x, g, n, col, ld);
-      for (int64_t gi = 0; gi < G; ++gi)
-        weights.multiply(gi, c + gi * K * ld, ld, L, py + (n * OC + gi * OCg) * L, L, bias ? bias + gi * OCg : nullptr);
-    }
+    Tensor col = column_buffer<T>(g, tiles);
+    for (int64_t n = n0; n < n1; ++n)
+      for_each_tile(g, tiles, [&](int64_t r0, int64_t r1) {
+        const T* c = columns<T>(x, g, n, r0, r1, col, tiles.ld);
+        for (int64_t gi = 0; gi < G; ++gi)
+          weights.multiply(gi, c + gi * K * tiles.ld, tiles.ld, (r1 - r0) * g.OW, py + (n * OC + gi * OCg) * L + r0 * g.OW,
+                           L, bias ? bias + gi * OCg : nullptr);
+      });
   });
 }
 
 // x is the output-shaped input (N, OC, OH, OW); y[n] = col2im(W_g^T x[n, g]) + b, the bias added to
-// each sample while it is in cache.
+// each sample while it is in cache. Tiles of output rows add into y[n], cleared first.
 template <class T>
 void deconv_forward(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t G,
                     Tensor& y) {
-  const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols();
+  const int64_t OC = W.size(0), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols(), image = g.C * g.H * g.W;
   const GroupWeights<T> weights(W.data<T>(), G, K, OCg, true);
   const T* bias = b.defined() ? b.data<T>() : nullptr;
   const T* px = x.data<T>();
   T* py = y.data<T>();
-  const bool pointwise = g.pointwise();
-  const int64_t ld = column_stride<T>(g);
+  const ColumnTiles tiles = column_tiles<T>(g);
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    Tensor col = column_buffer<T>(g, ld);
+    Tensor col = column_buffer<T>(g, tiles);
     for (int64_t n = n0; n < n1; ++n) {
-      if (pointwise) {  // a 1x1 conv's columns are the image: K = C/G rows per group
+      if (g.pointwise()) {  // a 1x1 conv's columns are the image: K = C/G rows per group
         for (int64_t gi = 0; gi < G; ++gi)
           weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, L, py + (n * g.C + gi * K) * L, L,
                            bias ? bias + gi * K : nullptr);
         continue;
       }
-      for (int64_t gi = 0; gi < G; ++gi)
-        weights.multiply(gi, px + (n * OC + gi * OCg) * L, L, L, col.data<T>() + gi * K * ld, ld);
-      col2im(col, g, n, n + 1, y, ld);
-      add_row_bias(py + n * g.C * g.H * g.W, g.C, g.H * g.W, bias);
+      if (tiles.rows < g.OH) std::fill(py + n * image, py + (n + 1) * image, T(0));
+      for_each_tile(g, tiles, [&](int64_t r0, int64_t r1) {
+        for (int64_t gi = 0; gi < G; ++gi)
+          weights.multiply(gi, px + (n * OC + gi * OCg) * L + r0 * g.OW, L, (r1 - r0) * g.OW,
+                           col.data<T>() + gi * K * tiles.ld, tiles.ld);
+        col2im(col, g, n, n + 1, y, tiles.ld, {r0, r1});
+      });
+      add_row_bias(py + n * image, g.C, g.H * g.W, bias);
     }
   });
 }
 
-// C (MB x NB block, rows ldc apart) += A (MB rows, P apart) . B (NB rows, ldb apart)^T, every row P
-// long: MB x NB dot products 16 lanes of P at a time, the lanes summed at the end.
+// C (MB x NB block, rows ldc apart) += A (MB rows, lda apart) . B (NB rows, ldb apart)^T, every
+// row P long: MB x NB dot products 16 lanes of P at a time, the lanes summed at the end.
 template <int MB, int NB, class T>
-void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldb, int64_t ldc) {
+void dot_block(const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc, int64_t P) {
   Lanes<T> acc[MB][NB] = {};
   for (int64_t p = 0; p < P; p += kLanes) {
     const int64_t n = std::min<int64_t>(kLanes, P - p);
     Lanes<T> b[NB];
     for (int j = 0; j < NB; ++j) b[j] = load_first(B + j * ldb + p, n);
     for (int i = 0; i < MB; ++i) {
-      const Lanes<T> a = load_first(A + i * P + p, n);
+      const Lanes<T> a = load_first(A + i * lda + p, n);
       for (int j = 0; j < NB; ++j) acc[i][j] += a * b[j];
     }
   }
@@ -152,7 +182,7 @@ void dot_block(const T* A, const T* B, T* C, int64_t P, int64_t ldb, int64_t ldc
 }
 
 template <class T>
-using DotBlockOf = void (*)(const T*, const T*, T*, int64_t, int64_t, int64_t);
+using DotBlockOf = void (*)(const T*, int64_t, const T*, int64_t, T*, int64_t, int64_t);
 
 constexpr int kDotRows = 4, kDotCols = 3;  // 12 accumulators: 7 loads per 12 multiply-adds
 
@@ -161,17 +191,17 @@ constexpr std::array<DotBlockOf<T>, kDotRows * kDotCols> dot_blocks(std::index_s
   return {&dot_block<static_cast<int>(I / kDotCols) + 1, static_cast<int>(I % kDotCols) + 1, T>...};
 }
 
-// C (M x N, rows N apart) += A (M x P, rows P apart) . B (N x P, rows ldb apart)^T: the weight
+// C (M x N, rows N apart) += A (M x P, rows lda apart) . B (N x P, rows ldb apart)^T: the weight
 // gradient's products when the columns per group are few (a first layer's 9): a GEMM would
 // pack B's P x N transpose for a handful of outputs per row (Eigen ran ~15 GFLOP/s there).
 template <class T>
-void dot_products(const T* A, const T* B, T* C, int64_t M, int64_t N, int64_t P, int64_t ldb) {
+void dot_products(const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t M, int64_t N, int64_t P) {
   static constexpr auto blocks = dot_blocks<T>(std::make_index_sequence<kDotRows * kDotCols>{});
   for (int64_t i = 0; i < M; i += kDotRows) {
     const int64_t mb = std::min<int64_t>(kDotRows, M - i);
     for (int64_t j = 0; j < N; j += kDotCols) {
       const int64_t nb = std::min<int64_t>(kDotCols, N - j);
-      blocks[(mb - 1) * kDotCols + nb - 1](A + i * P, B + j * ldb, C + i * N + j, P, ldb, N);
+      blocks[(mb - 1) * kDotCols + nb - 1](A + i * lda, lda, B + j * ldb, ldb, C + i * N + j, N, P);
     }
   }
 }
@@ -179,37 +209,42 @@ void dot_products(const T* A, const T* B, T* C, int64_t M, int64_t N, int64_t P,
 // Columns per group up to which the weight gradient uses dot_products rather than a GEMM.
 constexpr int64_t kDotMaxColumns = 32;
 
-// gW_g (M x K) += gy[n, g] (M x L) . col[n, g]^T (L x K), the columns' rows ld apart, on the
-// calling thread: by dot products when K is small, else the packed kernel (float32 with AVX-512;
-// it packs the columns' transpose through register transposes) or Eigen (dense rows).
+// gW_g (M x K) += gy[n, g] (M x L, rows lda apart) . col[n, g]^T (L x K, rows ld apart), on the
+// calling thread: by dot products when K is small; else Eigen on whole, dense samples (as fast
+// as the packed kernel there, and it serves float64), the packed kernel on tiles (it packs the
+// columns' transpose through register transposes).
 template <class T>
-void add_weight_gradient(const T* gy, const T* col, int64_t ld, T* gW, int64_t M, int64_t K, int64_t L) {
-  if (K <= kDotMaxColumns) return dot_products(gy, col, gW, M, K, L, ld);
+void add_weight_gradient(const T* gy, int64_t lda, const T* col, int64_t ld, T* gW, int64_t M, int64_t K, int64_t L) {
+  if (K <= kDotMaxColumns) return dot_products(gy, lda, col, ld, gW, M, K, L);
+  if (lda == L && ld == L) return gemm_one(gy, col, gW, GemmSpec{M, K, L, false, true, 1.0, 1.0, {}, {}, {}});
   if constexpr (std::is_same_v<T, float>) {
-    if (has_fast_sgemm()) return sgemm(M, K, L, 1.0f, gy, L, false, col, ld, true, 1.0f, gW, K);
+    DZ_ASSERT(has_fast_sgemm(), "conv weight gradient: tiles without the packed kernel");
+    sgemm(M, K, L, 1.0f, gy, lda, false, col, ld, true, 1.0f, gW, K);
+  } else {
+    DZ_ASSERT(false, "conv weight gradient: tiles of float64 columns");
   }
-  DZ_ASSERT(ld == L, "conv products: padded rows on the Eigen path");
-  gemm_one(gy, col, gW, GemmSpec{M, K, L, false, true, 1.0, 1.0, {}, {}, {}});
 }
 
-// Sample n accumulates into partial n % P (P = 8, in order) and the partials are summed in
-// order at the end: the same sums as the chunked path, whatever the number of threads.
+// Sample n accumulates into partial n % P (P = 8, in order; its tiles in order) and the partials
+// are summed in order at the end: the same result whatever the number of threads.
 template <class T>
 void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t G, Tensor& gW) {
   const int64_t OC = gy.size(1), OCg = OC / G, K = g.col_rows() / G, L = g.col_cols(), w_numel = OC * K;
   const int64_t partials = std::min<int64_t>(8, g.N);
   std::vector<T> acc(static_cast<size_t>(partials * w_numel), T(0));
   const T* pg = gy.data<T>();
-  const int64_t ld = column_stride<T>(g);
+  ColumnTiles tiles = column_tiles<T>(g);
+  if (tiles.rows == g.OH) tiles.ld = L;  // whole samples: dense rows for Eigen
   parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
-    Tensor col = column_buffer<T>(g, ld);
+    Tensor col = column_buffer<T>(g, tiles);
     for (int64_t p = p0; p < p1; ++p)
-      for (int64_t n = p; n < g.N; n += partials) {
-        const T* c = columns<T>(x, g, n, col, ld);
-        for (int64_t gi = 0; gi < G; ++gi)
-          add_weight_gradient(pg + (n * OC + gi * OCg) * L, c + gi * K * ld, ld, acc.data() + p * w_numel + gi * OCg * K,
-                              OCg, K, L);
-      }
+      for (int64_t n = p; n < g.N; n += partials)
+        for_each_tile(g, tiles, [&](int64_t r0, int64_t r1) {
+          const T* c = columns<T>(x, g, n, r0, r1, col, tiles.ld);
+          for (int64_t gi = 0; gi < G; ++gi)
+            add_weight_gradient(pg + (n * OC + gi * OCg) * L + r0 * g.OW, L, c + gi * K * tiles.ld, tiles.ld,
+                                acc.data() + p * w_numel + gi * OCg * K, OCg, K, (r1 - r0) * g.OW);
+        });
   });
   T* out = gW.data<T>();
   parallel_for(w_numel, kGrain, [&](int64_t b, int64_t e) {
@@ -221,24 +256,28 @@ void conv_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int
   });
 }
 
+bool by_sample_pays(const Conv2dGeometry& g, DType dtype) {
+  return dtype == DType::Float32 ? worth_it<float>(g) : worth_it<double>(g);
+}
+
 }  // namespace
 
 bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                       Tensor& y) {
-  if (!worth_it(g, x.dtype())) return false;
+  if (!by_sample_pays(g, x.dtype())) return false;
   dispatch(x.dtype(), [&](auto t) { conv_forward<decltype(t)>(x, W, b, g, groups, y); });
   return true;
 }
 
 bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                         Tensor& y) {
-  if (!worth_it(g, x.dtype())) return false;
+  if (!by_sample_pays(g, x.dtype())) return false;
   dispatch(x.dtype(), [&](auto t) { deconv_forward<decltype(t)>(x, W, b, g, groups, y); });
   return true;
 }
 
 bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
-  if (!worth_it(g, x.dtype())) return false;
+  if (!by_sample_pays(g, x.dtype())) return false;
   dispatch(x.dtype(), [&](auto t) { conv_grad_w<decltype(t)>(x, gy, g, groups, gW); });
   return true;
 }

@@ -99,10 +99,18 @@ bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeom
 
 /// 64-byte aligned storage; blocks of cpu_cached_block_min() bytes or more come from the cache.
 std::shared_ptr<void> allocate(size_t bytes);
-/// im2col of samples [n0, n1) into the start of col, whose rows are ld apart (0: OH * OW).
-void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld = 0);
-/// col2im of the start of col (rows ld apart; 0: OH * OW) into samples [n0, n1) of x (overwritten).
-void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld = 0);
+/// Output rows [begin, end) of a convolution's OH x OW grid (end < 0: through the last row).
+struct OutputRows {
+  int64_t begin = 0, end = -1;
+};
+/// im2col of samples [n0, n1), output rows `rows` only (columns (end - begin) OW wide), into the
+/// start of col, whose rows are ld apart (0: dense).
+void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col, int64_t ld = 0,
+            OutputRows rows = {});
+/// col2im of the start of col (laid out as im2col's) into samples [n0, n1) of x: all output rows
+/// overwrite those samples; a part of the rows adds into them (the caller cleared them first).
+void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld = 0,
+            OutputRows rows = {});
 /// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
 void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, Tensor& y);
 void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx);
