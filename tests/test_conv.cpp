@@ -220,7 +220,8 @@ void expect_conv_matches_reference(const Variable& x, const Variable& W, const V
 // Batches that fill the threads take the sample-at-a-time products (columns built and used by
 // one thread; float32 weights packed once, columns read in place; the bias added as rows are
 // stored): forward, input and weight gradients against conv2d_simple, dense, grouped, strided,
-// 1x1 (columns = the input), and with a sample's columns over 1 MiB (float32: tiles of output
+// 1x1 (columns = the input), 4 filters per group of 72 columns (the weight gradient by dot
+// products), and with a sample's columns over 1 MiB (float32: tiles of output
 // rows, the last one shorter, with and without stride and padding; float64: the chunked path),
 // in both dtypes and thread counts; the transposed conv's fused bias against a separate add.
 TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
@@ -228,7 +229,8 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
   const Case cases[] = {{{8, 5, 9, 11}, {7, 5, 3, 3}, 1, 1, 1},  {{8, 4, 10, 7}, {6, 2, 3, 3}, 2, 1, 2},
                         {{6, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1},   {{6, 4, 7, 7}, {4, 4, 1, 1}, 2, 0, 1},
                         {{8, 8, 5, 5}, {32, 2, 3, 3}, 1, 1, 4},  {{4, 16, 64, 64}, {8, 16, 3, 3}, 1, 1, 1},
-                        {{4, 16, 96, 96}, {8, 4, 3, 3}, 2, 1, 4}, {{4, 16, 66, 66}, {8, 16, 3, 3}, 1, 0, 1}};
+                        {{4, 16, 96, 96}, {8, 4, 3, 3}, 2, 1, 4}, {{4, 16, 66, 66}, {8, 16, 3, 3}, 1, 0, 1},
+                        {{8, 16, 6, 6}, {8, 8, 3, 3}, 1, 1, 2}};
   const int threads = dezero::get_num_threads();
   manual_seed(6);
   for (int t : {1, 2}) {
