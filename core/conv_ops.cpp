@@ -18,9 +18,10 @@ namespace {
 
 std::atomic<size_t> g_workspace_limit{size_t{2} << 20};
 
-// One cached buffer per device and dtype, grown on demand and reused by every conv.
+// One cached buffer per calling thread, device and dtype, grown on demand and reused by every
+// conv of that thread (convs running concurrently on several user threads must not share one).
 Tensor workspace(int64_t numel, DType dtype, Device device) {
-  static Tensor cache[2][2];
+  static thread_local Tensor cache[2][2];
   Tensor& t = cache[static_cast<int>(device)][static_cast<int>(dtype)];
   if (!t.defined() || t.numel() < numel) {
     t = Tensor();  // free the old buffer first

@@ -1,6 +1,8 @@
 // Convolution and pooling: the seeds' worked examples, conv2d against conv2d_simple, bad
 // input, the workspace limit, and pooling semantics.
 
+#include <thread>
+
 #include "test_helpers.h"
 
 namespace F = dezero::functions;
@@ -126,6 +128,29 @@ TEST(ConvTest, WorkspaceLimitDoesNotChangeResults) {
       EXPECT_LT(relative_error(g_limited[1].data(), g[1].data()), tol) << limit;
     }
   }
+}
+
+// Convolutions on the chunked path from several user threads at once: each thread has its own
+// column workspace (a shared one let one thread's im2col overwrite the columns another was
+// multiplying). float64 columns of 1.8 MB per sample do not fit the sample-at-a-time path.
+TEST(ConvTest, ConcurrentConvolutionsFromUserThreadsDoNotShareColumns) {
+  manual_seed(11);
+  const Tensor W = Tensor::randn({8, 16, 3, 3}, Float64);
+  std::vector<Tensor> xs, want;
+  for (int t = 0; t < 3; ++t) {
+    xs.push_back(Tensor::randn({3, 16, 40, 40}, Float64));
+    want.push_back(ops::conv2d(xs[t], W, {}, conv2d_geometry(xs[t].shape(), 3, 1, 1, 1, "test"), 1));
+  }
+  std::vector<int> wrong(xs.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < xs.size(); ++t)
+    threads.emplace_back([&, t] {
+      const Conv2dGeometry g = conv2d_geometry(xs[t].shape(), 3, 1, 1, 1, "test");
+      for (int i = 0; i < 20; ++i)
+        if (relative_error(ops::conv2d(xs[t], W, {}, g, 1), want[t]) > 1e-14) ++wrong[t];
+    });
+  for (std::thread& th : threads) th.join();
+  for (size_t t = 0; t < xs.size(); ++t) EXPECT_EQ(wrong[t], 0) << "thread " << t;
 }
 
 TEST(ConvTest, BadInputNamesTheOpAndShapes) {
