@@ -24,14 +24,21 @@ GlobalGenerator& generator() {
   return g;
 }
 
+std::mutex& generator_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 }  // namespace
 
 void manual_seed(uint64_t seed) {
+  const auto lock = random::hold();
   generator() = GlobalGenerator{};
   generator().engine.seed(seed);
 }
 
 std::string random_state() {
+  const auto lock = random::hold();
   std::ostringstream os;
   const GlobalGenerator& g = generator();
   // The spare normal as its bit pattern: exact, and iostreams do not read hexfloat back.
@@ -46,10 +53,13 @@ void set_random_state(const std::string& state) {
   is >> g.engine >> g.has_spare >> spare_bits;
   DZ_CHECK(!is.fail(), "set_random_state: not a generator state written by random_state()");
   g.spare = std::bit_cast<double>(spare_bits);
+  const auto lock = random::hold();
   generator() = g;
 }
 
 namespace random {
+
+std::unique_lock<std::mutex> hold() { return std::unique_lock<std::mutex>(generator_mutex()); }
 
 double uniform01() { return static_cast<double>(generator().engine() >> 11) * 0x1.0p-53; }
 

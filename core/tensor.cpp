@@ -24,10 +24,15 @@ Tensor tensor_from_doubles(const std::vector<double>& values, const Shape& shape
   return t;
 }
 
+// A tensor of gen()'s draws, taken in one run from the global generator: concurrent fills on
+// other threads get whole runs before or after this one.
 template <class Gen>
 Tensor random_tensor(const Shape& shape, DType dtype, Gen gen) {
   std::vector<double> values(static_cast<size_t>(numel(shape)));
-  for (double& v : values) v = gen();
+  {
+    const auto lock = random::hold();
+    for (double& v : values) v = gen();
+  }
   return tensor_from_doubles(values, shape, dtype);
 }
 

@@ -1,5 +1,7 @@
 // Tensor: creation, access, conversion, reshape, printing, random reproducibility.
 
+#include <thread>
+
 #include "test_helpers.h"
 
 using namespace dezero;
@@ -70,6 +72,25 @@ TEST(TensorTest, RandomIsReproducibleFromTheSeed) {
   EXPECT_NEAR(ops::mean(v).item(), 1.0, 0.03);
   EXPECT_GE(ops::min(v).item(), -1.0);
   EXPECT_LT(ops::max(v).item(), 3.0);
+}
+
+// Random tensors drawn on several threads at once take whole runs of the global generator: the
+// two fills are the seed's first and second 100k draws, in one order or the other.
+TEST(TensorTest, ConcurrentRandomFillsTakeWholeRunsOfTheGenerator) {
+  constexpr int64_t n = 100000;
+  manual_seed(9);
+  const Tensor first = Tensor::randn({n}, Float64), second = Tensor::randn({n}, Float64);
+  for (int round = 0; round < 5; ++round) {
+    manual_seed(9);
+    Tensor a, b;
+    std::thread ta([&] { a = Tensor::randn({n}, Float64); });
+    std::thread tb([&] { b = Tensor::randn({n}, Float64); });
+    ta.join();
+    tb.join();
+    const bool a_first = a.to_vector()[0] == first.to_vector()[0];
+    EXPECT_TENSOR_NEAR(a, a_first ? first : second, 0) << "round " << round;
+    EXPECT_TENSOR_NEAR(b, a_first ? second : first, 0) << "round " << round;
+  }
 }
 
 TEST(TensorTest, PrintsLikeNumPy) {
