@@ -84,9 +84,7 @@ void* CachingAllocator::take_cached(size_t size) {
   free_.erase(it);
   poison(source_, p, size, false);
   cached_bytes_ -= size;
-  stats_.allocated_bytes += size;
-  stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
-  ++stats_.allocations;
+  count_handed_out_locked(size);
   ++stats_.cache_hits;
   return p;
 }
@@ -101,11 +99,16 @@ void* CachingAllocator::fresh(size_t size) {
   DZ_CHECK(p != nullptr, "{}: out of memory allocating {} bytes ({} allocated by dezero, {} reserved)", name_, size,
            stats_.allocated_bytes, stats_.reserved_bytes);
   stats_.reserved_bytes += size;
+  count_handed_out_locked(size);
+  ++stats_.device_allocations;
+  return p;
+}
+
+// The statistics of a block of `size` bytes handed to a caller (mutex_ held).
+void CachingAllocator::count_handed_out_locked(size_t size) {
   stats_.allocated_bytes += size;
   stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
   ++stats_.allocations;
-  ++stats_.device_allocations;
-  return p;
 }
 
 void CachingAllocator::give_back(void* p, size_t size) {

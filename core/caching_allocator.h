@@ -42,6 +42,7 @@ class CachingAllocator {
   void* take_cached(size_t size);
   void* fresh(size_t size);
   void give_back(void* p, size_t size);
+  void count_handed_out_locked(size_t size);
   void release_locked(std::multimap<size_t, void*>::iterator it);
 
   const char* name_;
