@@ -1,7 +1,9 @@
 // Packed SGEMM with AVX-512 micro-kernels. Blocking (BLIS's loop order): for each NC-wide
-// column block of B and KC-deep slice, B is packed once into NR-wide panels (KC x NR = 48 KiB,
-// the L1 of this machine); each thread packs its MC x KC block of A into MR-tall panels (in L2) and runs
-// the 14 x 32 micro-kernel: 28 zmm accumulators, 2 loads of B and 14 broadcasts of A per k.
+// column block of B and KC-deep slice, B is packed once into NR-wide panels; each thread packs
+// its MC x KC block of A into MR-tall panels and runs the 14 x 32 micro-kernel: 28 zmm
+// accumulators, 2 loads of B and 14 broadcasts of A per k. Slices are deep (KC = 1024: a panel
+// of B is 128 KiB, in L2 rather than L1) because every further slice reads and writes C again,
+// which costs more at these sizes (docs/PERFORMANCE.md).
 
 #include "core/cpu_gemm.h"
 
@@ -28,7 +30,7 @@ namespace {
 
 constexpr int64_t MR = 14, NR = 32;  // register tile
 constexpr int64_t KC = 1024;         // depth of one packed slice
-constexpr int64_t MC_MAX = 14 * 40;  // rows of A per block (560 x 384 floats = 860 KiB, in L2)
+constexpr int64_t MC_MAX = 14 * 40;  // rows of A per block (up to 560 x 1024 floats, about L2's size)
 constexpr int64_t NC = 32 * 128;     // columns of B per block
 
 struct AlignedFree {
@@ -98,10 +100,10 @@ void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int
   for (int64_t ip = 0; ip < mc; ip += MR) {
     const int64_t rows = std::min(MR, mc - ip);
     float* panel = out + ip * kc;
-    const __mmask16 mask = first_lanes_mask(rows);  // rows <= MR = 14 < 16
+    const __mmask16 mask = first_lanes_mask(rows), panel_rows = first_lanes_mask(MR);  // rows <= MR = 14 < 16
     if (trans) {  // op(A)(i, k) = A[k][i]: row k of A holds the panel's k-th slice
       for (int64_t k = 0; k < kc; ++k)
-        _mm512_mask_storeu_ps(panel + k * MR, static_cast<__mmask16>(first_lanes_mask(MR)),
+        _mm512_mask_storeu_ps(panel + k * MR, panel_rows,
                               _mm512_maskz_loadu_ps(mask, A + (p0 + k) * lda + i0 + ip));
       continue;
     }
@@ -113,7 +115,7 @@ void pack_a(const float* A, int64_t lda, bool trans, int64_t i0, int64_t mc, int
         r[i] = i < rows ? _mm512_maskz_loadu_ps(depths, src + i * lda + k) : _mm512_setzero_ps();
       transpose16(r);  // r[j] = depth k + j of the panel's rows
       for (int j = 0; j < 16 && k + j < kc; ++j)
-        _mm512_mask_storeu_ps(panel + (k + j) * MR, static_cast<__mmask16>(first_lanes_mask(MR)), r[j]);
+        _mm512_mask_storeu_ps(panel + (k + j) * MR, panel_rows, r[j]);
     }
   }
 }
