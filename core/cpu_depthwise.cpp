@@ -3,8 +3,12 @@
 // planes into a zero-bordered buffer (the border is written once), then computes blocks of
 // kLanes outputs for up to kRows output rows at once: kRows independent accumulator chains, so
 // the FMAs overlap instead of waiting on each other's latency, with no bounds checks inside.
+// The 3x3, stride-1, undilated kernel (most depthwise layers) has loops of its own: each padded
+// row is loaded once as aligned vectors and shifted by one and two columns in registers, where
+// the general loop loads every tap again, most of them across two cache lines.
 
 #include <array>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -16,23 +20,35 @@ namespace {
 
 constexpr int kRows = 8;
 
-// A zero-bordered copy of one plane: H + 2 ph rows of stride W + 2 pw, then `slack` zeros.
+// A zero-bordered copy of one plane: H + 2 ph rows of W + 2 pw, then `slack` zeros. Rows start
+// 64-byte aligned, stride() apart: whole vectors, plus one so that a row's last vector has a
+// next one to shift in from.
 template <class T>
 class PaddedPlane {
  public:
   PaddedPlane(int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t slack)
-      : H_(H), W_(W), ph_(ph), pw_(pw), buffer_(static_cast<size_t>((H + 2 * ph) * (W + 2 * pw) + slack), T(0)) {}
+      : H_(H), W_(W), ph_(ph), pw_(pw), stride_((W + 2 * pw + kLanes - 1) / kLanes * kLanes + kLanes) {
+    const int64_t size = (H + 2 * ph) * stride_ + slack;
+    storage_ = allocate(static_cast<size_t>(size) * sizeof(T));
+    std::fill(data(), data() + size, T(0));
+  }
   /// Copies plane (H x W) into the interior; the border stays zero.
   const T* load(const T* plane) {
-    for (int64_t h = 0; h < H_; ++h) copy_row(plane + h * W_, buffer_.data() + (h + ph_) * stride() + pw_, W_);
-    return buffer_.data();
+    for (int64_t h = 0; h < H_; ++h) copy_row(plane + h * W_, data() + (h + ph_) * stride_ + pw_, W_);
+    return data();
   }
-  int64_t stride() const { return W_ + 2 * pw_; }
+  int64_t stride() const { return stride_; }
 
  private:
-  int64_t H_, W_, ph_, pw_;
-  std::vector<T> buffer_;
+  T* data() { return static_cast<T*>(storage_.get()); }
+  int64_t H_, W_, ph_, pw_, stride_;
+  std::shared_ptr<void> storage_;
 };
+
+// Whether the kernels for a 3x3, stride-1, undilated window apply.
+bool is_3x3_unit(int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t DH, int64_t DW) {
+  return KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
+}
 
 // One plane's correlation: out (OH x OW) = bias + sum over taps of w[kh, kw] * in[(oh SH + kh DH)
 // * stride + ow SW + kw DW], `in` zero-padded with at least kLanes SW elements of slack.
@@ -83,12 +99,52 @@ void correlate_plane_impl(const Correlation<T>& c, T* out) {
   for (int64_t oh = 0; oh < c.OH; oh += kRows) kernels[std::min<int64_t>(kRows, c.OH - oh) - 1](c, oh, out);
 }
 
+// correlate_rows<R> for a 3x3, stride-1, undilated window: padded row oh0 + i feeds output rows
+// oh0 + i - kh (kh = 0, 1, 2), its three column shifts computed once.
+template <int R, class T>
+void correlate_3x3_rows(const Correlation<T>& shared, int64_t oh0, T* out) {
+  const Correlation<T> c = shared;  // a local copy: the stores to out cannot change it
+  Lanes<T> w[9];
+  for (int k = 0; k < 9; ++k) w[k] = c.w[k] + Lanes<T>{};
+  for (int64_t ow0 = 0; ow0 < c.OW; ow0 += kLanes) {
+    Lanes<T> acc[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r] = c.bias + Lanes<T>{};
+#pragma GCC unroll 10
+    for (int i = 0; i < R + 2; ++i) {
+      const T* row = c.in + (oh0 + i) * c.stride + ow0;
+      const Lanes<T> at = load_lanes(row), next = load_lanes(row + kLanes);
+      const Lanes<T> at1 = shift_lanes<1, T>(at, next), at2 = shift_lanes<2, T>(at, next);
+#pragma GCC unroll 3
+      for (int kh = 0; kh < 3; ++kh) {
+        const int r = i - kh;
+        if (r < 0 || r >= R) continue;
+        acc[r] += w[3 * kh] * at;
+        acc[r] += w[3 * kh + 1] * at1;
+        acc[r] += w[3 * kh + 2] * at2;
+      }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) store_first(out + (oh0 + r) * c.OW + ow0, acc[r], c.OW - ow0);
+  }
+}
+
+template <class T, size_t... R>
+constexpr auto correlate_3x3_kernels(std::index_sequence<R...>) {
+  return std::array<void (*)(const Correlation<T>&, int64_t, T*), sizeof...(R)>{
+      {&correlate_3x3_rows<static_cast<int>(R) + 1, T>...}};
+}
+
 template <class T>
 void correlate_plane(const Correlation<T>& c, T* out) {
-  if (c.SW == 1)
+  if (is_3x3_unit(c.KH, c.KW, c.SH, c.SW, c.DH, c.DW)) {
+    static constexpr auto kernels = correlate_3x3_kernels<T>(std::make_index_sequence<kRows>{});
+    for (int64_t oh = 0; oh < c.OH; oh += kRows) kernels[std::min<int64_t>(kRows, c.OH - oh) - 1](c, oh, out);
+  } else if (c.SW == 1) {
     correlate_plane_impl<true>(c, out);
-  else
+  } else {
     correlate_plane_impl<false>(c, out);
+  }
 }
 
 template <class T>
@@ -183,6 +239,32 @@ void tap_sums(const T* gy, const T* xp, int64_t stride, const int64_t* offsets, 
   for (int k = 0; k < TAPS; ++k) sums[k] = acc[k];
 }
 
+// tap_sums for all nine taps of a 3x3, stride-1, undilated window: padded row i feeds the taps
+// kh = 0, 1, 2 against gy's row i - kh, its three column shifts computed once. The lanes past
+// the row of gy (in a row's last vector) are dropped from each vector's sums before they join
+// `sums`: what they hold (0 * inf, say) cannot leak.
+template <class T>
+void tap_sums_3x3(const T* gy, const T* xp, int64_t stride, const Conv2dGeometry& g, Lanes<T>* sums) {
+  for (int64_t ow0 = 0; ow0 < g.OW; ow0 += kLanes) {
+    const int64_t n = std::min(kLanes, g.OW - ow0);
+    Lanes<T> acc[9] = {};
+    for (int64_t i = 0; i < g.OH + 2; ++i) {
+      const T* row = xp + i * stride + ow0;
+      const Lanes<T> at = load_lanes(row), next = load_lanes(row + kLanes);
+      const Lanes<T> shifts[3] = {at, shift_lanes<1, T>(at, next), shift_lanes<2, T>(at, next)};
+#pragma GCC unroll 3
+      for (int kh = 0; kh < 3; ++kh) {
+        const int64_t oh = i - kh;
+        if (oh < 0 || oh >= g.OH) continue;
+        const Lanes<T> gv = load_first(gy + oh * g.OW + ow0, n);
+#pragma GCC unroll 3
+        for (int kw = 0; kw < 3; ++kw) acc[3 * kh + kw] += gv * shifts[kw];
+      }
+    }
+    for (int k = 0; k < 9; ++k) sums[k] += keep_first(acc[k], n);
+  }
+}
+
 constexpr int kTapGroup = 9;  // a 3x3 kernel in one pass
 
 template <bool kUnitStride, class T, size_t... K>
@@ -200,6 +282,7 @@ void depthwise_grad_w_kernel(const T* x, const T* gy, T* gw, const Conv2dGeometr
   static constexpr auto strided = tap_kernels<false, T>(std::make_index_sequence<kTapGroup>{});
   const auto& kernels = g.SW == 1 ? unit : strided;
   const int64_t plane = g.H * g.W, L = g.OH * g.OW, KK = g.KH * g.KW;
+  const bool unit_3x3 = is_3x3_unit(g.KH, g.KW, g.SH, g.SW, g.DH, g.DW);
   parallel_for(g.C, 1, [&](int64_t c0, int64_t c1) {
     PaddedPlane<T> padded(g.H, g.W, g.PH, g.PW, 0);
     std::vector<int64_t> offsets(static_cast<size_t>(KK));
@@ -215,6 +298,10 @@ void depthwise_grad_w_kernel(const T* x, const T* gy, T* gw, const Conv2dGeometr
           prefetch(gy + ((n + 1) * g.C + c) * L, L);
         }
         const T* xp = padded.load(x + (n * g.C + c) * plane);
+        if (unit_3x3) {
+          tap_sums_3x3(gy + (n * g.C + c) * L, xp, padded.stride(), g, sums.data());
+          continue;
+        }
         for (int64_t k = 0; k < KK; k += kTapGroup)
           kernels[std::min<int64_t>(kTapGroup, KK - k) - 1](gy + (n * g.C + c) * L, xp, padded.stride(),
                                                               offsets.data() + k, g, sums.data() + k);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -112,6 +113,36 @@ inline void zero_short(T* p, int64_t n) {
 template <class T>
 inline void copy_row(const T* src, T* dst, int64_t n) {
   for (int64_t i = 0; i < n; i += kLanes) store_first(dst + i, load_first(src + i, n - i), n - i);
+}
+
+/// v with the lanes from n on set to zero.
+inline Lanes<float> keep_first(const Lanes<float>& v, int64_t n) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<Lanes<float>>(_mm512_maskz_mov_ps(first_lanes_mask(n), reinterpret_cast<__m512>(v)));
+#else
+  Lanes<float> out = {};
+  for (int64_t i = 0; i < std::min(n, kLanes); ++i) out[i] = v[i];
+  return out;
+#endif
+}
+
+inline Lanes<double> keep_first(const Lanes<double>& v, int64_t n) {
+  Lanes<double> out = {};
+  for (int64_t i = 0; i < std::min(n, kLanes); ++i) out[i] = v[i];
+  return out;
+}
+
+template <int S, class T, size_t... I>
+inline Lanes<T> shift_lanes_impl(const Lanes<T>& a, const Lanes<T>& b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, (S + static_cast<int>(I))...);
+}
+
+/// Lanes S .. S + kLanes - 1 of a followed by b: a shifted down by S lanes, b's first S after
+/// it (one valign with AVX-512).
+template <int S, class T>
+inline Lanes<T> shift_lanes(const Lanes<T>& a, const Lanes<T>& b) {
+  static_assert(S >= 0 && S <= kLanes);
+  return shift_lanes_impl<S, T>(a, b, std::make_index_sequence<kLanes>{});
 }
 
 /// Sum of the lanes of v, in lane order.

@@ -285,13 +285,17 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
 // The direct depthwise kernels (forward with bias, input and weight gradients) against the
 // im2col path of conv2d_simple, in both dtypes, on geometries that reach every branch: rows
 // past one group of eight, rows wider than one vector, stride 2 (strided loads and the scatter
-// gradient), dilation, asymmetric padding, a 5x5 kernel (taps in groups of nine).
+// gradient), dilation, asymmetric padding, a 5x5 kernel (taps in groups of nine); and the 3x3
+// stride-1 kernels' own loops: padded rows of exactly one vector (14 + 2), one lane over (15 + 2),
+// unpadded, padded by 2 with outputs in two vectors, 37 columns (a short last vector).
 TEST(ConvTest, DepthwiseKernelsMatchTheComposedReference) {
   struct Case { Shape x; Pair k, s, p, d; };
   const Case cases[] = {{{2, 3, 14, 14}, 3, 1, 1, 1},        {{1, 2, 19, 37}, 3, 1, 1, 1},
                         {{2, 2, 17, 20}, 3, 2, 1, 1},        {{1, 3, 12, 11}, {3, 2}, 1, {2, 0}, {2, 1}},
                         {{2, 2, 13, 18}, 5, 1, 2, 1},        {{1, 2, 9, 10}, {3, 3}, {2, 3}, 0, 1},
-                        {{1, 4, 6, 5}, 1, 1, 0, 1}};
+                        {{1, 4, 6, 5}, 1, 1, 0, 1},          {{2, 2, 11, 15}, 3, 1, 1, 1},
+                        {{1, 3, 9, 15}, 3, 1, 0, 1},         {{1, 2, 7, 16}, 3, 1, 2, 1},
+                        {{1, 2, 3, 3}, 3, 1, 1, 1}};
   manual_seed(5);
   for (DType dtype : {Float32, Float64}) {
     const double tol = dtype == Float32 ? 2e-4 : 1e-11;
@@ -318,6 +322,27 @@ TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
     ASSERT_EQ(y.shape(), (Shape{1, 2, 2, 4}));
     const Tensor gW = dezero::grad({y}, {W}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
     EXPECT_TENSOR_NEAR(gW, Tensor::full({2, 1, 3, 3}, 8.0, dtype), 0) << to_string(dtype);
+  }
+}
+
+// The 3x3 stride-1 weight gradient loads whole vectors of a padded row: past the last output
+// column its lanes hold real inputs (here the infinite last column, read by taps kw = 1, 2 only).
+// They must not reach the kw = 0 taps as 0 * inf.
+TEST(ConvTest, DepthwiseWeightGradientOfA3x3KernelIgnoresLanesPastTheRow) {
+  for (DType dtype : {Float32, Float64}) {
+    std::vector<double> v(2 * 5 * 7, 1.0);
+    for (int64_t r = 0; r < 2 * 5; ++r) v[r * 7 + 6] = INFINITY;
+    const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, 5, 7})), W(Tensor::ones({2, 1, 3, 3}, dtype));
+    const Variable y = F::conv2d(x, W, {}, {.pad = 1, .groups = 2});
+    const Tensor gW = dezero::grad({y}, {W}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
+    // kw = 0 sees columns 0..5 (minus the padding): rows kh = 0, 2 sum 4 rows, kh = 1 all 5.
+    const std::vector<double> got = gW.to_vector();
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t kh = 0; kh < 3; ++kh) {
+        EXPECT_EQ(got[c * 9 + kh * 3], (kh == 1 ? 5.0 : 4.0) * 6.0) << to_string(dtype) << " kh " << kh;
+        EXPECT_EQ(got[c * 9 + kh * 3 + 1], INFINITY) << to_string(dtype);
+        EXPECT_EQ(got[c * 9 + kh * 3 + 2], INFINITY) << to_string(dtype);
+      }
   }
 }
 
