@@ -342,11 +342,11 @@ class CpuBackend final : public Backend {
 
   bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                         Tensor& y) override {
-    return cpu::conv2d_by_sample(x, W, b, g, groups, y);
+    return cpu::conv2d_direct(x, W, b, g, groups, y) || cpu::conv2d_by_sample(x, W, b, g, groups, y);
   }
   bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
                           int64_t groups, Tensor& y) override {
-    return cpu::deconv2d_by_sample(x, W, b, g, groups, y);
+    return cpu::deconv2d_direct(x, W, b, g, groups, y) || cpu::deconv2d_by_sample(x, W, b, g, groups, y);
   }
   bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
                                Tensor& gW) override {

@@ -282,6 +282,41 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
   dezero::set_num_threads(threads);
 }
 
+// Convolutions without columns (float32 with AVX-512; float64 and other builds take the column
+// paths, so the same cases check those): 32-channel panels, rows of one tile and a remainder (15
+// = 14 + 1, 20 = 14 + 6, 16), a row stride of 2 and a column dilation of 2 (forward only: the
+// input gradient of a strided conv is not a stride-1 correlation), groups with 32 filters each,
+// a 5x5 kernel, the input gradient on its own direct path (32 input channels per group), and the
+// transposed conv's bias.
+TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
+  struct Case { Shape x, W; Pair s, p, d; int64_t groups; };
+  const Case cases[] = {{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},        {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
+                        {{4, 8, 7, 16}, {32, 8, 5, 5}, 1, 2, 1, 1},          {{4, 64, 6, 14}, {64, 32, 3, 3}, 1, 1, 1, 2},
+                        {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1}};
+  const int threads = dezero::get_num_threads();
+  manual_seed(8);
+  for (int t : {1, 2}) {
+    dezero::set_num_threads(t);
+    for (DType dtype : {Float32, Float64}) {
+      const double tol = dtype == Float32 ? 1e-3 : 1e-10;
+      for (const Case& c : cases) {
+        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
+        const F::Conv2dOptions o{c.s, c.p, c.d, c.groups};
+        const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
+        expect_conv_matches_reference(x, W, b, o, tol, what);
+        if (c.s.h != 1) continue;
+        const Variable y = F::conv2d(x, W, {}, o);
+        const Variable bx(Tensor::randn({c.x[1]}, dtype));
+        const F::Deconv2dOptions d{c.s, c.p, c.d, c.groups};
+        EXPECT_TENSOR_NEAR(F::deconv2d(y, W, bx, d).data(),
+                           (F::deconv2d(y, W, {}, d) + F::reshape(bx, {1, c.x[1], 1, 1})).data(), tol * 10)
+            << "deconv2d " << what;
+      }
+    }
+  }
+  dezero::set_num_threads(threads);
+}
+
 // The direct depthwise kernels (forward with bias, input and weight gradients) against the
 // im2col path of conv2d_simple, in both dtypes, on geometries that reach every branch: rows
 // past one group of eight, rows wider than one vector, stride 2 (strided loads and the scatter
@@ -311,18 +346,23 @@ TEST(ConvTest, DepthwiseKernelsMatchTheComposedReference) {
   }
 }
 
+// The weight gradient (gy = ones) of a depthwise 3x3 conv over 2 channels of ones whose last
+// input column is infinite.
+Tensor depthwise_grad_w_with_infinite_last_column(int64_t H, int64_t W, const F::Conv2dOptions& o, DType dtype) {
+  std::vector<double> v(2 * H * W, 1.0);
+  for (int64_t r = 0; r < 2 * H; ++r) v[r * W + W - 1] = INFINITY;
+  const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, H, W})), w(Tensor::ones({2, 1, 3, 3}, dtype));
+  const Variable y = F::conv2d(x, w, {}, o);
+  return dezero::grad({y}, {w}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
+}
+
 // Input columns no output reads (here the last one: 3x3 taps at stride 2 over 10 columns stop at
-// column 8) must not reach the weight gradient, even when they are infinite.
+// column 8; 2 x 4 outputs) must not reach the weight gradient, even when they are infinite.
 TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
-  for (DType dtype : {Float32, Float64}) {
-    std::vector<double> v(2 * 6 * 10, 1.0);
-    for (int64_t r = 0; r < 2 * 6; ++r) v[r * 10 + 9] = INFINITY;
-    const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, 6, 10})), W(Tensor::ones({2, 1, 3, 3}, dtype));
-    const Variable y = F::conv2d(x, W, {}, {.stride = 2, .groups = 2});
-    ASSERT_EQ(y.shape(), (Shape{1, 2, 2, 4}));
-    const Tensor gW = dezero::grad({y}, {W}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
-    EXPECT_TENSOR_NEAR(gW, Tensor::full({2, 1, 3, 3}, 8.0, dtype), 0) << to_string(dtype);
-  }
+  for (DType dtype : {Float32, Float64})
+    EXPECT_TENSOR_NEAR(depthwise_grad_w_with_infinite_last_column(6, 10, {.stride = 2, .groups = 2}, dtype),
+                       Tensor::full({2, 1, 3, 3}, 8.0, dtype), 0)
+        << to_string(dtype);
 }
 
 // The 3x3 stride-1 weight gradient loads whole vectors of a padded row: past the last output
@@ -330,13 +370,9 @@ TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
 // They must not reach the kw = 0 taps as 0 * inf.
 TEST(ConvTest, DepthwiseWeightGradientOfA3x3KernelIgnoresLanesPastTheRow) {
   for (DType dtype : {Float32, Float64}) {
-    std::vector<double> v(2 * 5 * 7, 1.0);
-    for (int64_t r = 0; r < 2 * 5; ++r) v[r * 7 + 6] = INFINITY;
-    const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, 5, 7})), W(Tensor::ones({2, 1, 3, 3}, dtype));
-    const Variable y = F::conv2d(x, W, {}, {.pad = 1, .groups = 2});
-    const Tensor gW = dezero::grad({y}, {W}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
-    // kw = 0 sees columns 0..5 (minus the padding): rows kh = 0, 2 sum 4 rows, kh = 1 all 5.
-    const std::vector<double> got = gW.to_vector();
+    const std::vector<double> got =
+        depthwise_grad_w_with_infinite_last_column(5, 7, {.pad = 1, .groups = 2}, dtype).to_vector();
+    // kw = 0 sees columns 0..5 (and the padding): rows kh = 0, 2 sum 4 rows, kh = 1 all 5.
     for (int64_t c = 0; c < 2; ++c)
       for (int64_t kh = 0; kh < 3; ++kh) {
         EXPECT_EQ(got[c * 9 + kh * 3], (kh == 1 ? 5.0 : 4.0) * 6.0) << to_string(dtype) << " kh " << kh;
