@@ -245,22 +245,28 @@ void tap_sums(const T* gy, const T* xp, int64_t stride, const int64_t* offsets, 
 // `sums`: what they hold (0 * inf, say) cannot leak.
 template <class T>
 void tap_sums_3x3(const T* gy, const T* xp, int64_t stride, const Conv2dGeometry& g, Lanes<T>* sums) {
+  // (Written so that GCC keeps the accumulators in registers: loops it unrolls, indices that are
+  // then constants, the shifts as named values. An array of shifts kept them on the stack.)
   for (int64_t ow0 = 0; ow0 < g.OW; ow0 += kLanes) {
     const int64_t n = std::min(kLanes, g.OW - ow0);
-    Lanes<T> acc[9] = {};
+    Lanes<T> acc[9];
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; ++k) acc[k] = Lanes<T>{};
     for (int64_t i = 0; i < g.OH + 2; ++i) {
       const T* row = xp + i * stride + ow0;
       const Lanes<T> at = load_lanes(row), next = load_lanes(row + kLanes);
-      const Lanes<T> shifts[3] = {at, shift_lanes<1, T>(at, next), shift_lanes<2, T>(at, next)};
+      const Lanes<T> at1 = shift_lanes<1, T>(at, next), at2 = shift_lanes<2, T>(at, next);
 #pragma GCC unroll 3
       for (int kh = 0; kh < 3; ++kh) {
         const int64_t oh = i - kh;
         if (oh < 0 || oh >= g.OH) continue;
         const Lanes<T> gv = load_first(gy + oh * g.OW + ow0, n);
-#pragma GCC unroll 3
-        for (int kw = 0; kw < 3; ++kw) acc[3 * kh + kw] += gv * shifts[kw];
+        acc[3 * kh] += gv * at;
+        acc[3 * kh + 1] += gv * at1;
+        acc[3 * kh + 2] += gv * at2;
       }
     }
+#pragma GCC unroll 9
     for (int k = 0; k < 9; ++k) sums[k] += keep_first(acc[k], n);
   }
 }

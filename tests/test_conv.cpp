@@ -286,13 +286,14 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
 // paths, so the same cases check those): 32-channel panels, rows of one tile and a remainder (15
 // = 14 + 1, 20 = 14 + 6, 16), a row stride of 2 and a column dilation of 2 (forward only: the
 // input gradient of a strided conv is not a stride-1 correlation), groups with 32 filters each,
-// a 5x5 kernel, the input gradient on its own direct path (32 input channels per group), and the
-// transposed conv's bias.
+// a 5x5 kernel, the input gradient on its own direct path (32 input channels per group), the
+// transposed conv's bias, unpadded (18 outputs a row: 14 + 4) and padded by 2.
 TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
   struct Case { Shape x, W; Pair s, p, d; int64_t groups; };
   const Case cases[] = {{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},        {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
                         {{4, 8, 7, 16}, {32, 8, 5, 5}, 1, 2, 1, 1},          {{4, 64, 6, 14}, {64, 32, 3, 3}, 1, 1, 1, 2},
-                        {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1}};
+                        {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1}, {{4, 8, 10, 20}, {32, 8, 3, 3}, 1, 0, 1, 1},
+                        {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1}};
   const int threads = dezero::get_num_threads();
   manual_seed(8);
   for (int t : {1, 2}) {
@@ -346,12 +347,13 @@ TEST(ConvTest, DepthwiseKernelsMatchTheComposedReference) {
   }
 }
 
-// The weight gradient (gy = ones) of a depthwise 3x3 conv over 2 channels of ones whose last
-// input column is infinite.
-Tensor depthwise_grad_w_with_infinite_last_column(int64_t H, int64_t W, const F::Conv2dOptions& o, DType dtype) {
-  std::vector<double> v(2 * H * W, 1.0);
-  for (int64_t r = 0; r < 2 * H; ++r) v[r * W + W - 1] = INFINITY;
-  const Variable x(Tensor::from_vector(v, dtype).reshape({1, 2, H, W})), w(Tensor::ones({2, 1, 3, 3}, dtype));
+// The weight gradient (gy = ones) of a 3x3 conv (filters of ones) of x = ones whose last input
+// column is infinite.
+Tensor grad_w_with_infinite_last_column(const Shape& shape, int64_t OC, const F::Conv2dOptions& o, DType dtype) {
+  const int64_t W = shape[3];
+  std::vector<double> v(static_cast<size_t>(shape[0] * shape[1] * shape[2] * W), 1.0);
+  for (size_t r = 0; r < v.size() / W; ++r) v[r * W + W - 1] = INFINITY;
+  const Variable x(Tensor::from_vector(v, dtype).reshape(shape)), w(Tensor::ones({OC, shape[1] / o.groups, 3, 3}, dtype));
   const Variable y = F::conv2d(x, w, {}, o);
   return dezero::grad({y}, {w}, {Variable(Tensor::ones(y.shape(), dtype))})[0].data();
 }
@@ -360,26 +362,28 @@ Tensor depthwise_grad_w_with_infinite_last_column(int64_t H, int64_t W, const F:
 // column 8; 2 x 4 outputs) must not reach the weight gradient, even when they are infinite.
 TEST(ConvTest, DepthwiseWeightGradientIgnoresUnreadColumns) {
   for (DType dtype : {Float32, Float64})
-    EXPECT_TENSOR_NEAR(depthwise_grad_w_with_infinite_last_column(6, 10, {.stride = 2, .groups = 2}, dtype),
+    EXPECT_TENSOR_NEAR(grad_w_with_infinite_last_column({1, 2, 6, 10}, 2, {.stride = 2, .groups = 2}, dtype),
                        Tensor::full({2, 1, 3, 3}, 8.0, dtype), 0)
         << to_string(dtype);
 }
 
-// The 3x3 stride-1 weight gradient loads whole vectors of a padded row: past the last output
-// column its lanes hold real inputs (here the infinite last column, read by taps kw = 1, 2 only).
-// They must not reach the kw = 0 taps as 0 * inf.
-TEST(ConvTest, DepthwiseWeightGradientOfA3x3KernelIgnoresLanesPastTheRow) {
-  for (DType dtype : {Float32, Float64}) {
-    const std::vector<double> got =
-        depthwise_grad_w_with_infinite_last_column(5, 7, {.pad = 1, .groups = 2}, dtype).to_vector();
-    // kw = 0 sees columns 0..5 (and the padding): rows kh = 0, 2 sum 4 rows, kh = 1 all 5.
-    for (int64_t c = 0; c < 2; ++c)
-      for (int64_t kh = 0; kh < 3; ++kh) {
-        EXPECT_EQ(got[c * 9 + kh * 3], (kh == 1 ? 5.0 : 4.0) * 6.0) << to_string(dtype) << " kh " << kh;
-        EXPECT_EQ(got[c * 9 + kh * 3 + 1], INFINITY) << to_string(dtype);
-        EXPECT_EQ(got[c * 9 + kh * 3 + 2], INFINITY) << to_string(dtype);
+// The 3x3 stride-1 depthwise weight gradient loads whole vectors of a padded row: past the last
+// output column their lanes hold real inputs (here the infinite last column, read by taps kw = 1,
+// 2 only). They must not reach the kw = 0 taps as 0 * inf; nor on the dense paths (rows of one
+// vector and one over). The kw = 0 taps see N samples of columns 0 .. W-2 and (padded by 1) H - 1
+// rows for kh = 0, 2, H for kh = 1.
+TEST(ConvTest, WeightGradientsOfA3x3KernelIgnoreLanesPastTheRow) {
+  struct Case { Shape x; int64_t OC, groups; };
+  for (const Case& c : {Case{{1, 2, 5, 7}, 2, 2}, Case{{4, 8, 5, 15}, 32, 1}, Case{{4, 8, 3, 20}, 32, 1}})
+    for (DType dtype : {Float32, Float64}) {
+      const std::vector<double> got =
+          grad_w_with_infinite_last_column(c.x, c.OC, {.pad = 1, .groups = c.groups}, dtype).to_vector();
+      for (size_t i = 0; i < got.size(); ++i) {
+        const int64_t kw = i % 3, kh = i / 3 % 3;
+        const double want = kw == 0 ? double(c.x[0] * (kh == 1 ? c.x[2] : c.x[2] - 1) * (c.x[3] - 1)) : INFINITY;
+        ASSERT_EQ(got[i], want) << to_string(c.x) << " " << to_string(dtype) << " element " << i;
       }
-  }
+    }
 }
 
 // Every path of the max-pool kernel (2x2 stride 2 with and without dilation, unpadded with any
