@@ -242,6 +242,32 @@ void expect_conv_matches_reference(const Variable& x, const Variable& W, const V
   for (size_t i = 0; i < 3; ++i) EXPECT_TENSOR_NEAR(got[i].data(), ref[i].data(), tol * 10) << what << " grad " << i;
 }
 
+// For each case, in both dtypes and on 1 and 2 threads: conv2d's forward and gradients against
+// conv2d_simple, and deconv2d's fused bias against a separate add.
+void expect_cases_match_reference(std::initializer_list<ConvCase> cases, uint64_t seed) {
+  const int threads = dezero::get_num_threads();
+  manual_seed(seed);
+  for (int t : {1, 2}) {
+    dezero::set_num_threads(t);
+    for (DType dtype : {Float32, Float64}) {
+      const double tol = dtype == Float32 ? 1e-3 : 1e-10;
+      for (const ConvCase& c : cases) {
+        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
+        const F::Conv2dOptions o{c.stride, c.pad, c.dilation, c.groups};
+        const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
+        expect_conv_matches_reference(x, W, b, o, tol, what);
+        const Variable gy(Tensor::randn(F::conv2d(x, W, {}, o).shape(), dtype));
+        const Variable bx(Tensor::randn({c.x[1]}, dtype));
+        const F::Deconv2dOptions d{c.stride, c.pad, c.dilation, c.groups};
+        EXPECT_TENSOR_NEAR(F::deconv2d(gy, W, bx, d).data(),
+                           (F::deconv2d(gy, W, {}, d) + F::reshape(bx, {1, c.x[1], 1, 1})).data(), tol * 10)
+            << "deconv2d " << what;
+      }
+    }
+  }
+  dezero::set_num_threads(threads);
+}
+
 // Batches that fill the threads take the sample-at-a-time products (columns built and used by
 // one thread; float32 weights packed once, columns read in place; the bias added as rows are
 // stored): forward, input and weight gradients against conv2d_simple, dense, grouped, strided,
@@ -250,36 +276,12 @@ void expect_conv_matches_reference(const Variable& x, const Variable& W, const V
 // rows, the last one shorter, with and without stride and padding; float64: the chunked path),
 // in both dtypes and thread counts; the transposed conv's fused bias against a separate add.
 TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
-  struct Case { Shape x, W; Pair s, p; int64_t groups; };
-  const Case cases[] = {{{8, 5, 9, 11}, {7, 5, 3, 3}, 1, 1, 1},  {{8, 4, 10, 7}, {6, 2, 3, 3}, 2, 1, 2},
-                        {{6, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1},   {{6, 4, 7, 7}, {4, 4, 1, 1}, 2, 0, 1},
-                        {{8, 8, 5, 5}, {32, 2, 3, 3}, 1, 1, 4},  {{4, 16, 64, 64}, {8, 16, 3, 3}, 1, 1, 1},
-                        {{4, 16, 96, 96}, {8, 4, 3, 3}, 2, 1, 4}, {{4, 16, 66, 66}, {8, 16, 3, 3}, 1, 0, 1},
-                        {{8, 16, 6, 6}, {8, 8, 3, 3}, 1, 1, 2}};
-  const int threads = dezero::get_num_threads();
-  manual_seed(6);
-  for (int t : {1, 2}) {
-    dezero::set_num_threads(t);
-    for (DType dtype : {Float32, Float64}) {
-      const double tol = dtype == Float32 ? 1e-3 : 1e-10;
-      for (const Case& c : cases) {
-        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
-        const F::Conv2dOptions o{c.s, c.p, 1, c.groups};
-        const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
-        expect_conv_matches_reference(x, W, b, o, tol, what);
-        // The transposed conv adds its bias per sample (in the products' epilogue for a 1x1).
-        const Variable gy(Tensor::randn({c.x[0], c.W[0], (c.x[2] + 2 * c.p.h - 3 * (c.W[2] / 3)) / c.s.h + 1,
-                                         (c.x[3] + 2 * c.p.w - 3 * (c.W[3] / 3)) / c.s.w + 1},
-                                        dtype));
-        const Variable bx(Tensor::randn({c.x[1]}, dtype));
-        const F::Deconv2dOptions d{c.s, c.p, 1, c.groups};
-        EXPECT_TENSOR_NEAR(F::deconv2d(gy, W, bx, d).data(),
-                           (F::deconv2d(gy, W, {}, d) + F::reshape(bx, {1, c.x[1], 1, 1})).data(), tol)
-            << "deconv2d " << what;
-      }
-    }
-  }
-  dezero::set_num_threads(threads);
+  expect_cases_match_reference({{{8, 5, 9, 11}, {7, 5, 3, 3}, 1, 1, 1, 1},  {{8, 4, 10, 7}, {6, 2, 3, 3}, 2, 1, 1, 2},
+                                {{6, 3, 6, 6}, {5, 3, 1, 1}, 1, 0, 1, 1},   {{6, 4, 7, 7}, {4, 4, 1, 1}, 2, 0, 1, 1},
+                                {{8, 8, 5, 5}, {32, 2, 3, 3}, 1, 1, 1, 4},  {{4, 16, 64, 64}, {8, 16, 3, 3}, 1, 1, 1, 1},
+                                {{4, 16, 96, 96}, {8, 4, 3, 3}, 2, 1, 1, 4}, {{4, 16, 66, 66}, {8, 16, 3, 3}, 1, 0, 1, 1},
+                                {{8, 16, 6, 6}, {8, 8, 3, 3}, 1, 1, 1, 2}},
+                               6);
 }
 
 // Convolutions without columns (float32 with AVX-512; float64 and other builds take the column
@@ -289,33 +291,14 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
 // a 5x5 kernel, the input gradient on its own direct path (32 input channels per group), the
 // transposed conv's bias, unpadded (18 outputs a row: 14 + 4) and padded by 2.
 TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
-  struct Case { Shape x, W; Pair s, p, d; int64_t groups; };
-  const Case cases[] = {{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},        {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
-                        {{4, 8, 7, 16}, {32, 8, 5, 5}, 1, 2, 1, 1},          {{4, 64, 6, 14}, {64, 32, 3, 3}, 1, 1, 1, 2},
-                        {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1}, {{4, 8, 10, 20}, {32, 8, 3, 3}, 1, 0, 1, 1},
-                        {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1}};
-  const int threads = dezero::get_num_threads();
-  manual_seed(8);
-  for (int t : {1, 2}) {
-    dezero::set_num_threads(t);
-    for (DType dtype : {Float32, Float64}) {
-      const double tol = dtype == Float32 ? 1e-3 : 1e-10;
-      for (const Case& c : cases) {
-        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
-        const F::Conv2dOptions o{c.s, c.p, c.d, c.groups};
-        const std::string what = fmt::format("x {} W {} {} threads {}", to_string(c.x), to_string(c.W), to_string(dtype), t);
-        expect_conv_matches_reference(x, W, b, o, tol, what);
-        if (c.s.h != 1) continue;
-        const Variable y = F::conv2d(x, W, {}, o);
-        const Variable bx(Tensor::randn({c.x[1]}, dtype));
-        const F::Deconv2dOptions d{c.s, c.p, c.d, c.groups};
-        EXPECT_TENSOR_NEAR(F::deconv2d(y, W, bx, d).data(),
-                           (F::deconv2d(y, W, {}, d) + F::reshape(bx, {1, c.x[1], 1, 1})).data(), tol * 10)
-            << "deconv2d " << what;
-      }
-    }
-  }
-  dezero::set_num_threads(threads);
+  expect_cases_match_reference({{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},
+                                {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
+                                {{4, 8, 7, 16}, {32, 8, 5, 5}, 1, 2, 1, 1},
+                                {{4, 64, 6, 14}, {64, 32, 3, 3}, 1, 1, 1, 2},
+                                {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1},
+                                {{4, 8, 10, 20}, {32, 8, 3, 3}, 1, 0, 1, 1},
+                                {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1}},
+                               8);
 }
 
 // The direct depthwise kernels (forward with bias, input and weight gradients) against the
