@@ -186,13 +186,27 @@ Variable deconv2d(const Variable& x, const Variable& W, const Variable& b, const
                op.w < std::max(o.stride.w, o.dilation.w),
            "deconv2d: output padding ({}, {}) must be in [0, max(stride, dilation)) for x {} (or outsize is "
            "unreachable)", op.h, op.w, to_string(x.shape()));
-  const int64_t H = deconv_output_size(x.size(2), KH, o.stride.h, o.pad.h, o.dilation.h, op.h);
-  const int64_t Wd = deconv_output_size(x.size(3), KW, o.stride.w, o.pad.w, o.dilation.w, op.w);
+  // With stride 1 (and a dilated kernel) the output padding's rows or columns lie past any the conv
+  // geometry of this grid can reach: they are appended, holding only the bias. With a larger
+  // stride the geometry's rounding absorbs them.
+  const Pair appended{o.stride.h == 1 ? op.h : 0, o.stride.w == 1 ? op.w : 0};
+  const int64_t H = deconv_output_size(x.size(2), KH, o.stride.h, o.pad.h, o.dilation.h, op.h - appended.h);
+  const int64_t Wd = deconv_output_size(x.size(3), KW, o.stride.w, o.pad.w, o.dilation.w, op.w - appended.w);
   DZ_CHECK(H >= 1 && Wd >= 1, "deconv2d: output size ({}, {}) is empty for x {} and weight {}", H, Wd,
            to_string(x.shape()), to_string(W.shape()));
   const Conv2dGeometry g = conv2d_geometry({x.size(0), OC, H, Wd}, {KH, KW}, o.stride, o.pad, o.dilation, "deconv2d");
   DZ_ASSERT(g.OH == x.size(2) && g.OW == x.size(3), "deconv2d: geometry mismatch");
-  return call<Deconv2d>(with_bias(x, W, b, OC, "deconv2d"), g, o.groups);
+  if (appended.h == 0 && appended.w == 0) return call<Deconv2d>(with_bias(x, W, b, OC, "deconv2d"), g, o.groups);
+  Variable y = call<Deconv2d>(with_bias(x, W, Variable(), OC, "deconv2d"), g, o.groups);
+  const DType dtype = x.data().dtype();
+  const Device device = x.data().device();
+  if (appended.h > 0)
+    y = concat({y, Variable(Tensor::zeros({g.N, OC, appended.h, Wd}, dtype, device))}, 2);
+  if (appended.w > 0)
+    y = concat({y, Variable(Tensor::zeros({g.N, OC, H + appended.h, appended.w}, dtype, device))}, 3);
+  if (!b.defined()) return y;
+  with_bias(x, W, b, OC, "deconv2d");
+  return y + reshape(b, {1, OC, 1, 1});
 }
 
 }  // namespace dezero::functions

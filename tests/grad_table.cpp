@@ -133,6 +133,7 @@ const std::vector<GradCase> kGradCases = {
     {"conv2d_pointwise", [](const Vars& v) { return F::conv2d(v[0], v[1], v[2]); }, {{2, 3, 3, 4}, {5, 3, 1, 1}, {5}}},
     {"conv2d_simple", [](const Vars& v) { return F::conv2d_simple(v[0], v[1], v[2], {.stride = 2, .groups = 2}); }, {{1, 4, 5, 5}, {4, 2, 3, 3}, {4}}},
     {"deconv2d", [](const Vars& v) { return F::deconv2d(v[0], v[1], v[2], {.stride = 2, .pad = 1, .output_padding = 1}); }, {{2, 3, 3, 3}, {3, 2, 3, 3}, {2}}},
+    {"deconv2d_dilated_output_padding", [](const Vars& v) { return F::deconv2d(v[0], v[1], v[2], {.stride = {1, 2}, .dilation = 2, .output_padding = 1}); }, {{1, 2, 3, 3}, {2, 3, 2, 2}, {3}}},
     {"deconv2d_groups_dilation", [](const Vars& v) { return F::deconv2d(v[0], v[1], {}, {.stride = {2, 1}, .dilation = 2, .groups = 2}); }, {{1, 4, 3, 4}, {4, 1, 2, 3}}},
     {"max_pool2d", [](const Vars& v) { return F::max_pool2d(v[0], 2); }, {{2, 2, 4, 6}}},
     {"max_pool2d_overlapping_padded", [](const Vars& v) { return F::max_pool2d(v[0], 3, {.stride = 2, .pad = 1}); }, {{1, 2, 5, 5}}},

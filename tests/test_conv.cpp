@@ -102,6 +102,29 @@ TEST(ConvTest, DeconvIsTheAdjointOfConv) {
             (Shape{2, 4, 9, 8}));
 }
 
+// With stride 1 a dilated kernel allows output_padding (PyTorch: below max(stride, dilation)): the
+// extra row (stride 1 along H) lies past every input's reach and holds only the bias; along W
+// (stride 2) the padding is inside the conv geometry's rounding, as before.
+TEST(ConvTest, TransposedConvOutputPaddingWithStrideOneHoldsTheBias) {
+  manual_seed(3);
+  const Variable x(Tensor::randn({2, 4, 5, 4}, Float64)), W(Tensor::randn({4, 3, 3, 3}, Float64));
+  const Variable b(Tensor::randn({3}, Float64));
+  const F::Deconv2dOptions o{.stride = {1, 2}, .dilation = 2, .output_padding = {1, 1}};
+  const Variable y = F::deconv2d(x, W, b, o);
+  // H: (5 - 1) + 2 (3 - 1) + 1 + 1 = 10; W: (4 - 1) 2 + 2 (3 - 1) + 1 + 1 = 12.
+  ASSERT_EQ(y.shape(), (Shape{2, 3, 10, 12}));
+  const Variable unpadded = F::deconv2d(x, W, b, {.stride = {1, 2}, .dilation = 2, .output_padding = {0, 1}});
+  ASSERT_EQ(unpadded.shape(), (Shape{2, 3, 9, 12}));
+  const std::vector<double> got = y.data().to_vector(), want = unpadded.data().to_vector(), bias = b.data().to_vector();
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h = 0; h < 10; ++h)
+        for (int64_t w = 0; w < 12; ++w) {
+          const double expected = h < 9 ? want[((n * 3 + c) * 9 + h) * 12 + w] : bias[c];
+          ASSERT_NEAR(got[((n * 3 + c) * 10 + h) * 12 + w], expected, 1e-12) << n << " " << c << " " << h << " " << w;
+        }
+}
+
 // max |a - b| / max |b|
 double relative_error(const Tensor& a, const Tensor& b) {
   return ops::max(ops::abs(ops::sub(a, b))).item() / ops::max(ops::abs(b)).item();
