@@ -350,7 +350,7 @@ class CpuBackend final : public Backend {
   }
   bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
                                Tensor& gW) override {
-    return cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
+    return cpu::conv2d_grad_w_direct(x, gy, g, groups, gW) || cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
   }
   void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) override {
     cpu::max_pool2d(x, g, offsets, y);

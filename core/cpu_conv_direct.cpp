@@ -29,13 +29,14 @@ namespace {
 constexpr int64_t kTileRows = 14, kTileCols = 32;  // positions x output channels per register tile
 constexpr int64_t kMinDepth = 64;  // shallower (a first layer's 9), the transposes would cost more than the FMAs
 
-// A stride-(SH, 1) correlation of G groups: input (N, G Cg, Hi, Wi) zero-padded by (ph, pw),
+// A stride-(SH, SW) correlation of G groups: input (N, G Cg, Hi, Wi) zero-padded by (ph, pw),
 // output (N, G Og, OH, OW), taps at (kh DH, kw DW).
 struct Direct {
-  int64_t N, G, Cg, Hi, Wi, ph, pw, KH, KW, SH, DH, DW, Og, OH, OW;
+  int64_t N, G, Cg, Hi, Wi, ph, pw, KH, KW, SH, DH, DW, Og, OH, OW, SW = 1;
   int64_t depth() const { return Cg * KH * KW; }
   int64_t padded_width() const { return Wi + 2 * pw; }
   int64_t padded_plane() const { return (Hi + 2 * ph) * padded_width(); }
+  size_t padded_size() const { return static_cast<size_t>(G * Cg * padded_plane()); }
 };
 
 // y[j * ldy + i] = bias[j] + sum over k of a(k)[i] b[k][j], for positions i < ROWS and the 32
@@ -79,22 +80,29 @@ constexpr std::array<Tile, sizeof...(R)> make_tiles(std::index_sequence<R...>) {
 }
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kTileRows>{});
 
+// Copies sample n of x into the interior of `padded` (G Cg planes, padded_plane() apart), whose
+// border the caller zeroed once.
+void pad_sample(const Direct& d, const float* x, int64_t n, float* padded) {
+  const int64_t C = d.G * d.Cg, S = d.padded_width(), P = d.padded_plane();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t h = 0; h < d.Hi; ++h) {
+      const float* row = x + ((n * C + c) * d.Hi + h) * d.Wi;
+      std::copy(row, row + d.Wi, padded + c * P + (h + d.ph) * S + d.pw);
+    }
+}
+
 // Runs d over every sample: weights[((g Og / 32 + panel) K + k) 32 + j] is the weight of output
 // channel 32 panel + j of group g at depth k (packed by the caller).
 void run(const Direct& d, const float* x, const float* weights, const float* bias, float* y) {
-  const int64_t K = d.depth(), S = d.padded_width(), P = d.padded_plane(), C = d.G * d.Cg, L = d.OH * d.OW;
+  const int64_t K = d.depth(), S = d.padded_width(), P = d.padded_plane(), L = d.OH * d.OW;
   std::vector<int64_t> offsets(static_cast<size_t>(K));
   for (int64_t c = 0, k = 0; c < d.Cg; ++c)
     for (int64_t kh = 0; kh < d.KH; ++kh)
       for (int64_t kw = 0; kw < d.KW; ++kw) offsets[k++] = c * P + kh * d.DH * S + kw * d.DW;
   parallel_for(d.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<float> padded(static_cast<size_t>(C * P), 0.0f);  // the border is written once
+    std::vector<float> padded(d.padded_size(), 0.0f);  // the border is written once
     for (int64_t n = n0; n < n1; ++n) {
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t h = 0; h < d.Hi; ++h) {
-          const float* row = x + ((n * C + c) * d.Hi + h) * d.Wi;
-          std::copy(row, row + d.Wi, padded.data() + c * P + (h + d.ph) * S + d.pw);
-        }
+      pad_sample(d, x, n, padded.data());
       for (int64_t g = 0; g < d.G; ++g)
         for (int64_t panel = 0; panel < d.Og / kTileCols; ++panel) {
           const int64_t o0 = g * d.Og + panel * kTileCols;
@@ -110,12 +118,108 @@ void run(const Direct& d, const float* x, const float* weights, const float* bia
   });
 }
 
+// Whether the direct kernels may run: float32 on the AVX-512 kernel, samples for every thread.
+bool runs_direct(const Tensor& x, const Direct& d) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  return x.dtype() == DType::Float32 && has_fast_sgemm() && (threads == 1 || d.N >= 2 * threads);
+}
+
 // Whether the direct path applies and pays: float32 on the AVX-512 kernel, samples for every
 // thread, column stride 1, whole 32-channel panels, rows of at least one tile, enough depth.
-bool direct_pays(const Tensor& x, const Direct& d, int64_t SW) {
-  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  return x.dtype() == DType::Float32 && has_fast_sgemm() && (threads == 1 || d.N >= 2 * threads) && SW == 1 &&
+bool direct_pays(const Tensor& x, const Direct& d) {
+  return runs_direct(x, d) && d.SW == 1 &&
          d.Og % kTileCols == 0 && d.OW >= kTileRows && d.depth() >= kMinDepth;
+}
+
+// The weight gradient: gW[o][k] = sum over samples and output positions q of gy[o][q] times the
+// padded input at offsets[k] past q's corner. Its transpose is the same 32-channel register tile
+// with the roles turned: the depth is the positions of a band of output rows, the rows are the
+// KH KW taps of one input channel (broadcast from the padded input, a run of each row per
+// output row), the columns 32 output channels read from gy transposed (positions x channels) per
+// band: 2 loads and KH KW broadcasts per 2 KH KW FMAs, no columns, gy read once per sample from
+// memory and then from L1 by every input channel.
+constexpr int64_t kBandBytes = int64_t{56} << 10;  // gy^T of one band: stays in L1 across the input channels
+
+// acc[t * lda + j] += sum over the band's positions (r, ow) of a_t[r SH S + ow SW] gyt[(r OW + ow) ldg + j]
+// for the taps t = (kh, kw) of one input channel, a_t = plane + kh DH S + kw DW, and 32 channels j.
+template <int KH, int KW>
+void grad_w_tile(const float* plane, const Direct& d, int64_t rows, const float* gyt, int64_t ldg, float* acc,
+                 int64_t lda) {
+  constexpr int kTaps = KH * KW;
+  const int64_t S = d.padded_width();
+  int64_t tap[kTaps];
+  for (int kh = 0; kh < KH; ++kh)
+    for (int kw = 0; kw < KW; ++kw) tap[kh * KW + kw] = kh * d.DH * S + kw * d.DW;
+  __m512 sum[kTaps][2];
+#pragma GCC unroll 9
+  for (int t = 0; t < kTaps; ++t) sum[t][0] = sum[t][1] = _mm512_setzero_ps();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* a = plane + r * d.SH * S;
+    const float* g = gyt + r * d.OW * ldg;
+    for (int64_t ow = 0; ow < d.OW; ++ow, a += d.SW, g += ldg) {
+      const __m512 g0 = _mm512_loadu_ps(g), g1 = _mm512_loadu_ps(g + 16);
+#pragma GCC unroll 9
+      for (int t = 0; t < kTaps; ++t) {
+        const __m512 at = _mm512_set1_ps(a[tap[t]]);
+        sum[t][0] = _mm512_fmadd_ps(at, g0, sum[t][0]);
+        sum[t][1] = _mm512_fmadd_ps(at, g1, sum[t][1]);
+      }
+    }
+  }
+#pragma GCC unroll 9
+  for (int t = 0; t < kTaps; ++t) {
+    _mm512_storeu_ps(acc + t * lda, _mm512_add_ps(_mm512_loadu_ps(acc + t * lda), sum[t][0]));
+    _mm512_storeu_ps(acc + t * lda + 16, _mm512_add_ps(_mm512_loadu_ps(acc + t * lda + 16), sum[t][1]));
+  }
+}
+
+// out[(q - q0) C + c] = in[c L + q] for positions q in [q0, q1) and channels c < C (a multiple
+// of 16): 16 x 16 blocks through registers.
+void transpose_band(const float* in, int64_t C, int64_t L, int64_t q0, int64_t q1, float* out) {
+  for (int64_t c0 = 0; c0 < C; c0 += 16)
+    for (int64_t q = q0; q < q1; q += 16) {
+      const int64_t n = std::min<int64_t>(16, q1 - q);
+      const auto valid = static_cast<__mmask16>((1u << n) - 1);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_maskz_loadu_ps(valid, in + (c0 + i) * L + q);
+      transpose16(r);
+      for (int64_t j = 0; j < n; ++j) _mm512_storeu_ps(out + (q - q0 + j) * C + c0, r[j]);
+    }
+}
+
+// gW (G Og, Cg, 3, 3) of d's correlation of x giving gy. Sample n adds into partial n % 8 (its
+// bands in order; each partial laid out (G, K, Og)), the partials are summed in order and
+// transposed at the end: the result does not depend on the number of threads.
+void run_grad_w(const Direct& d, const float* x, const float* gy, float* gW) {
+  const int64_t K = d.depth(), S = d.padded_width(), P = d.padded_plane(), OC = d.G * d.Og;
+  const int64_t L = d.OH * d.OW, w_numel = OC * K, partials = std::min<int64_t>(8, d.N);
+  const int64_t band = std::clamp<int64_t>(kBandBytes / (d.OW * OC * 4), 1, d.OH);
+  std::vector<float> acc(static_cast<size_t>(partials * w_numel), 0.0f);
+  parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<float> padded(d.padded_size(), 0.0f), gyt(static_cast<size_t>(band * d.OW * OC));
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t n = p; n < d.N; n += partials) {
+        pad_sample(d, x, n, padded.data());
+        for (int64_t oh0 = 0; oh0 < d.OH; oh0 += band) {
+          const int64_t rows = std::min(band, d.OH - oh0);
+          transpose_band(gy + n * OC * L, OC, L, oh0 * d.OW, (oh0 + rows) * d.OW, gyt.data());
+          for (int64_t g = 0; g < d.G; ++g)
+            for (int64_t o = 0; o < d.Og; o += kTileCols)
+              for (int64_t c = 0; c < d.Cg; ++c)
+                grad_w_tile<3, 3>(padded.data() + (g * d.Cg + c) * P + oh0 * d.SH * S, d, rows,
+                                  gyt.data() + g * d.Og + o, OC,
+                                  acc.data() + p * w_numel + (g * K + c * 9) * d.Og + o, d.Og);
+        }
+      }
+  });
+  parallel_for(w_numel, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      for (int64_t p = 1; p < partials; ++p) acc[i] += acc[p * w_numel + i];
+  });
+  for (int64_t g = 0; g < d.G; ++g)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t o = 0; o < d.Og; ++o) gW[(g * d.Og + o) * K + k] = acc[(g * K + k) * d.Og + o];
 }
 
 }  // namespace
@@ -123,8 +227,8 @@ bool direct_pays(const Tensor& x, const Direct& d, int64_t SW) {
 bool conv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                    Tensor& y) {
   const Direct d{g.N,  groups, g.C / groups, g.H,  g.W,  g.PH, g.PW,  g.KH,
-                 g.KW, g.SH,   g.DH,         g.DW, W.size(0) / groups, g.OH, g.OW};
-  if (!direct_pays(x, d, g.SW)) return false;
+                 g.KW, g.SH,   g.DH,         g.DW, W.size(0) / groups, g.OH, g.OW, g.SW};
+  if (!direct_pays(x, d)) return false;
   // W (OC, Cg, KH, KW) is already (output channel, depth): panels of 32 output channels, k-major.
   const int64_t K = d.depth(), OC = W.size(0);
   std::vector<float> packed(static_cast<size_t>(OC * K));
@@ -143,8 +247,8 @@ bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Co
   const int64_t qh = g.DH * (g.KH - 1) - g.PH, qw = g.DW * (g.KW - 1) - g.PW;
   if (g.SH != 1 || qh < 0 || qw < 0 || g.H != g.OH + qh - g.PH || g.W != g.OW + qw - g.PW) return false;
   const int64_t Cin = x.size(1), Cg = Cin / groups, Og = g.C / groups;
-  const Direct d{g.N, groups, Cg, g.OH, g.OW, qh, qw, g.KH, g.KW, 1, g.DH, g.DW, Og, g.H, g.W};
-  if (!direct_pays(x, d, g.SW)) return false;
+  const Direct d{g.N, groups, Cg, g.OH, g.OW, qh, qw, g.KH, g.KW, 1, g.DH, g.DW, Og, g.H, g.W, g.SW};
+  if (!direct_pays(x, d)) return false;
   const int64_t K = d.depth(), KK = g.KH * g.KW;
   std::vector<float> packed(static_cast<size_t>(g.C * K));
   const float* w = W.data<float>();  // (Cin, Og, KH, KW)
@@ -160,6 +264,15 @@ bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Co
   return true;
 }
 
+
+bool conv2d_grad_w_direct(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
+  const Direct d{g.N,  groups, g.C / groups, g.H,  g.W,  g.PH, g.PW,  g.KH,
+                 g.KW, g.SH,   g.DH,         g.DW, gy.size(1) / groups, g.OH, g.OW, g.SW};
+  if (!runs_direct(x, d) || g.KH != 3 || g.KW != 3 || d.Og % kTileCols != 0) return false;
+  run_grad_w(d, x.data<float>(), gy.data<float>(), gW.data<float>());
+  return true;
+}
+
 #else
 
 bool conv2d_direct(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
@@ -169,6 +282,8 @@ bool conv2d_direct(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeom
 bool deconv2d_direct(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
   return false;
 }
+
+bool conv2d_grad_w_direct(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) { return false; }
 
 #endif
 

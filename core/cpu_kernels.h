@@ -118,6 +118,8 @@ bool conv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv
 /// The transposed convolution (input gradient) the same way, when its stride is 1.
 bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                      Tensor& y);
+/// The weight gradient of a 3x3 conv the same way (output channels per group a multiple of 32).
+bool conv2d_grad_w_direct(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW);
 /// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
 void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, Tensor& y);
 void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx);

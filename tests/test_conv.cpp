@@ -312,7 +312,10 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
 // = 14 + 1, 20 = 14 + 6, 16), a row stride of 2 and a column dilation of 2 (forward only: the
 // input gradient of a strided conv is not a stride-1 correlation), groups with 32 filters each,
 // a 5x5 kernel, the input gradient on its own direct path (32 input channels per group), the
-// transposed conv's bias, unpadded (18 outputs a row: 14 + 4) and padded by 2.
+// transposed conv's bias, unpadded (18 outputs a row: 14 + 4) and padded by 2. The 3x3 weight
+// gradients with 32 filters per group take the direct path too: with the row stride, column
+// dilation and groups above, stride 2 on both axes over two bands of output rows (15 rows of 20
+// outputs, 64 channels: 11 + 4), and one input channel (a first layer's 9 taps).
 TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
   expect_cases_match_reference({{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},
                                 {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
@@ -320,7 +323,9 @@ TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
                                 {{4, 64, 6, 14}, {64, 32, 3, 3}, 1, 1, 1, 2},
                                 {{5, 32, 5, 17}, {64, 32, 3, 1}, 1, {1, 0}, {2, 1}, 1},
                                 {{4, 8, 10, 20}, {32, 8, 3, 3}, 1, 0, 1, 1},
-                                {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1}},
+                                {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1},
+                                {{4, 8, 30, 40}, {64, 8, 3, 3}, 2, 1, 1, 1},
+                                {{4, 1, 12, 12}, {32, 1, 3, 3}, 1, 1, 1, 1}},
                                8);
 }
 
