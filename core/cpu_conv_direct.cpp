@@ -13,6 +13,7 @@
 // correlated with the kernel flipped and its channel axes swapped (per group).
 
 #include <algorithm>
+#include <memory>
 #include <array>
 #include <utility>
 #include <vector>
@@ -38,6 +39,14 @@ struct Direct {
   int64_t padded_plane() const { return (Hi + 2 * ph) * padded_width(); }
   size_t padded_size() const { return static_cast<size_t>(G * Cg * padded_plane()); }
 };
+
+// n zeroed floats, 64-byte aligned: a 16-float load from a 32-channel panel or a row of gy^T
+// then never straddles two cache lines.
+std::shared_ptr<float> aligned_floats(int64_t n) {
+  std::shared_ptr<float> p = std::static_pointer_cast<float>(allocate(static_cast<size_t>(n) * sizeof(float)));
+  std::fill(p.get(), p.get() + n, 0.0f);
+  return p;
+}
 
 // y[j * ldy + i] = bias[j] + sum over k of a(k)[i] b[k][j], for positions i < ROWS and the 32
 // channels j, a(k) = corner + offsets[k]; b is k-major, 32 floats per k.
@@ -195,21 +204,23 @@ void run_grad_w(const Direct& d, const float* x, const float* gy, float* gW) {
   const int64_t K = d.depth(), S = d.padded_width(), P = d.padded_plane(), OC = d.G * d.Og;
   const int64_t L = d.OH * d.OW, w_numel = OC * K, partials = std::min<int64_t>(8, d.N);
   const int64_t band = std::clamp<int64_t>(kBandBytes / (d.OW * OC * 4), 1, d.OH);
-  std::vector<float> acc(static_cast<size_t>(partials * w_numel), 0.0f);
+  const std::shared_ptr<float> acc_buffer = aligned_floats(partials * w_numel);
+  float* acc = acc_buffer.get();
   parallel_for(partials, 1, [&](int64_t p0, int64_t p1) {
-    std::vector<float> padded(d.padded_size(), 0.0f), gyt(static_cast<size_t>(band * d.OW * OC));
+    std::vector<float> padded(d.padded_size(), 0.0f);
+    const std::shared_ptr<float> gyt = aligned_floats(band * d.OW * OC);
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t n = p; n < d.N; n += partials) {
         pad_sample(d, x, n, padded.data());
         for (int64_t oh0 = 0; oh0 < d.OH; oh0 += band) {
           const int64_t rows = std::min(band, d.OH - oh0);
-          transpose_band(gy + n * OC * L, OC, L, oh0 * d.OW, (oh0 + rows) * d.OW, gyt.data());
+          transpose_band(gy + n * OC * L, OC, L, oh0 * d.OW, (oh0 + rows) * d.OW, gyt.get());
           for (int64_t g = 0; g < d.G; ++g)
             for (int64_t o = 0; o < d.Og; o += kTileCols)
               for (int64_t c = 0; c < d.Cg; ++c)
                 grad_w_tile<3, 3>(padded.data() + (g * d.Cg + c) * P + oh0 * d.SH * S, d, rows,
-                                  gyt.data() + g * d.Og + o, OC,
-                                  acc.data() + p * w_numel + (g * K + c * 9) * d.Og + o, d.Og);
+                                  gyt.get() + g * d.Og + o, OC,
+                                  acc + p * w_numel + (g * K + c * 9) * d.Og + o, d.Og);
         }
       }
   });
@@ -231,12 +242,12 @@ bool conv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv
   if (!direct_pays(x, d)) return false;
   // W (OC, Cg, KH, KW) is already (output channel, depth): panels of 32 output channels, k-major.
   const int64_t K = d.depth(), OC = W.size(0);
-  std::vector<float> packed(static_cast<size_t>(OC * K));
+  const std::shared_ptr<float> packed = aligned_floats(OC * K);
   const float* w = W.data<float>();
   for (int64_t o0 = 0; o0 < OC; o0 += kTileCols)
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < kTileCols; ++j) packed[o0 * K + k * kTileCols + j] = w[(o0 + j) * K + k];
-  run(d, x.data<float>(), packed.data(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
+      for (int64_t j = 0; j < kTileCols; ++j) packed.get()[o0 * K + k * kTileCols + j] = w[(o0 + j) * K + k];
+  run(d, x.data<float>(), packed.get(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
   return true;
 }
 
@@ -250,7 +261,7 @@ bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Co
   const Direct d{g.N, groups, Cg, g.OH, g.OW, qh, qw, g.KH, g.KW, 1, g.DH, g.DW, Og, g.H, g.W, g.SW};
   if (!direct_pays(x, d)) return false;
   const int64_t K = d.depth(), KK = g.KH * g.KW;
-  std::vector<float> packed(static_cast<size_t>(g.C * K));
+  const std::shared_ptr<float> packed = aligned_floats(g.C * K);
   const float* w = W.data<float>();  // (Cin, Og, KH, KW)
   for (int64_t gi = 0; gi < groups; ++gi)
     for (int64_t o0 = gi * Og; o0 < (gi + 1) * Og; o0 += kTileCols)
@@ -258,9 +269,9 @@ bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Co
         for (int64_t t = 0; t < KK; ++t)
           for (int64_t j = 0; j < kTileCols; ++j) {
             const int64_t k = ci * KK + t, co = o0 + j - gi * Og;
-            packed[o0 * K + k * kTileCols + j] = w[((gi * Cg + ci) * Og + co) * KK + (KK - 1 - t)];
+            packed.get()[o0 * K + k * kTileCols + j] = w[((gi * Cg + ci) * Og + co) * KK + (KK - 1 - t)];
           }
-  run(d, x.data<float>(), packed.data(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
+  run(d, x.data<float>(), packed.get(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
   return true;
 }
 
