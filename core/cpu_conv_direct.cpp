@@ -10,7 +10,9 @@
 // register transposes.
 //
 // The input gradient of a stride-1 conv is one of these too: gx is gy, padded by D (K - 1) - P,
-// correlated with the kernel flipped and its channel axes swapped (per group).
+// correlated with the kernel flipped and its channel axes swapped (per group). The weight
+// gradient of a 3x3 conv (any stride and dilation) turns the tile around: output positions are
+// the depth, the nine taps of one input channel the rows (see run_grad_w).
 
 #include <algorithm>
 #include <memory>
