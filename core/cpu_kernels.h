@@ -112,13 +112,13 @@ void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Te
 void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x, int64_t ld = 0,
             OutputRows rows = {});
 /// A convolution without columns where it applies and pays (float32, AVX-512, column stride 1,
-/// output channels per group a multiple of 32; core/cpu_conv_direct.cpp); false otherwise.
+/// output channels per group a multiple of 16; core/cpu_conv_direct.cpp); false otherwise.
 bool conv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                    Tensor& y);
 /// The transposed convolution (input gradient) the same way, when its stride is 1.
 bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
                      Tensor& y);
-/// The weight gradient of a 3x3 conv the same way (output channels per group a multiple of 32).
+/// The weight gradient of a 3x3 conv the same way (output channels per group a multiple of 16).
 bool conv2d_grad_w_direct(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW);
 /// Direct depthwise convolution kernels (groups = C = OC): forward, input and weight gradients.
 void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, Tensor& y);

@@ -315,7 +315,9 @@ TEST(ConvTest, SampleAtATimeProductsMatchTheComposedReference) {
 // transposed conv's bias, unpadded (18 outputs a row: 14 + 4) and padded by 2. The 3x3 weight
 // gradients with 32 filters per group take the direct path too: with the row stride, column
 // dilation and groups above, stride 2 on both axes over two bands of output rows (15 rows of 20
-// outputs, 64 channels: 11 + 4), and one input channel (a first layer's 9 taps).
+// outputs, 64 channels: 11 + 4), and one input channel (a first layer's 9 taps). Groups of 16
+// and 48 filters take 16-channel panels (four groups of 16, as the benchmark's groups-4 layer;
+// 48 = three panels, with a row dilation; an input gradient into 16 channels).
 TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
   expect_cases_match_reference({{{4, 32, 9, 15}, {32, 32, 3, 3}, 1, 1, 1, 1},
                                 {{4, 16, 9, 20}, {64, 8, 3, 3}, {2, 1}, {0, 2}, {1, 2}, 2},
@@ -325,7 +327,10 @@ TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
                                 {{4, 8, 10, 20}, {32, 8, 3, 3}, 1, 0, 1, 1},
                                 {{4, 8, 6, 14}, {32, 8, 3, 3}, 1, 2, 1, 1},
                                 {{4, 8, 30, 40}, {64, 8, 3, 3}, 2, 1, 1, 1},
-                                {{4, 1, 12, 12}, {32, 1, 3, 3}, 1, 1, 1, 1}},
+                                {{4, 1, 12, 12}, {32, 1, 3, 3}, 1, 1, 1, 1},
+                                {{4, 32, 6, 14}, {64, 8, 3, 3}, 1, 1, 1, 4},
+                                {{4, 8, 5, 15}, {48, 8, 3, 3}, {1, 1}, {1, 1}, {2, 1}, 1},
+                                {{4, 16, 6, 14}, {32, 16, 3, 3}, 1, 1, 1, 1}},
                                8);
 }
 
