@@ -173,6 +173,8 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   check_compatible(x, gy, "conv2d_grad_w");
   DZ_CHECK(gy.shape() == Shape({g.N, OC, g.OH, g.OW}), "conv2d_grad_w: gy {} does not match ({}, {}, {}, {})",
            to_string(gy.shape()), g.N, OC, g.OH, g.OW);
+  // An empty batch sums nothing: every kernel below may assume a sample to read.
+  if (g.N == 0) return Tensor::zeros({OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
   if (is_depthwise(g, G, OC)) {
     Tensor gW = Tensor::empty({OC, 1, g.KH, g.KW}, x.dtype(), x.device());
     backend_for(x.device()).depthwise_conv2d_grad_w(x, gy, g, gW);

@@ -334,6 +334,31 @@ TEST(ConvTest, DirectConvolutionsMatchTheComposedReference) {
                                8);
 }
 
+// An empty batch: an empty output, an empty input gradient and zero weight and bias gradients,
+// on every path that a batch of that geometry takes (the direct kernels with one thread, the
+// grouped, depthwise and 1x1 ones), in both dtypes and on 1 and 2 threads.
+TEST(ConvTest, AnEmptyBatchHasZeroWeightGradients) {
+  const int threads = dezero::get_num_threads();
+  const ConvCase cases[] = {{{0, 16, 8, 14}, {32, 16, 3, 3}, 1, 1, 1, 1},
+                            {{0, 32, 6, 14}, {64, 8, 3, 3}, 1, 1, 1, 4},
+                            {{0, 8, 7, 7}, {8, 1, 3, 3}, 1, 1, 1, 8},
+                            {{0, 4, 5, 5}, {6, 4, 1, 1}, 1, 0, 1, 1}};
+  for (int t : {1, 2}) {
+    dezero::set_num_threads(t);
+    for (DType dtype : {Float32, Float64})
+      for (const ConvCase& c : cases) {
+        const Variable x(Tensor::randn(c.x, dtype)), W(Tensor::randn(c.W, dtype)), b(Tensor::randn({c.W[0]}, dtype));
+        const Variable y = F::conv2d(x, W, b, {c.stride, c.pad, c.dilation, c.groups});
+        EXPECT_EQ(y.shape()[0], 0) << to_string(c.W);
+        const auto g = dezero::grad({F::sum(y)}, {x, W, b});
+        EXPECT_EQ(g[0].shape(), x.shape());
+        EXPECT_TENSOR_NEAR(g[1].data(), Tensor::zeros(c.W, dtype), 0) << to_string(c.W) << " threads " << t;
+        EXPECT_TENSOR_NEAR(g[2].data(), Tensor::zeros({c.W[0]}, dtype), 0) << to_string(c.W) << " threads " << t;
+      }
+  }
+  dezero::set_num_threads(threads);
+}
+
 // The direct depthwise kernels (forward with bias, input and weight gradients) against the
 // im2col path of conv2d_simple, in both dtypes, on geometries that reach every branch: rows
 // past one group of eight, rows wider than one vector, stride 2 (strided loads and the scatter
