@@ -16,8 +16,8 @@
 // the depth, the nine taps of one input channel the rows (see run_grad_w).
 
 #include <algorithm>
-#include <memory>
 #include <array>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -107,7 +107,7 @@ void pad_sample(const Direct& d, const float* x, int64_t n, float* padded) {
     }
 }
 
-// Runs d over every sample: weights[(o0 + k) W + j], W = d.panel(), is the weight of output
+// Runs d over every sample: weights[o0 K + k W + j], W = d.panel(), is the weight of output
 // channel o0 + j (o0 a multiple of W) at depth k of its group (packed by the caller).
 void run(const Direct& d, const float* x, const float* weights, const float* bias, float* y) {
   const int64_t K = d.depth(), S = d.padded_width(), P = d.padded_plane(), L = d.OH * d.OW;
@@ -248,7 +248,7 @@ bool conv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Conv
   const Direct d{g.N,  groups, g.C / groups, g.H,  g.W,  g.PH, g.PW,  g.KH,
                  g.KW, g.SH,   g.DH,         g.DW, W.size(0) / groups, g.OH, g.OW, g.SW};
   if (!direct_pays(x, d)) return false;
-  // W (OC, Cg, KH, KW) is already (output channel, depth): panels of 32 output channels, k-major.
+  // W (OC, Cg, KH, KW) is already (output channel, depth): panels of d.panel() output channels, k-major.
   const int64_t K = d.depth(), OC = W.size(0), P = d.panel();
   const std::shared_ptr<float> packed = aligned_floats(OC * K);
   const float* w = W.data<float>();
@@ -282,7 +282,6 @@ bool deconv2d_direct(const Tensor& x, const Tensor& W, const Tensor& b, const Co
   run(d, x.data<float>(), packed.get(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
   return true;
 }
-
 
 bool conv2d_grad_w_direct(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
   const Direct d{g.N,  groups, g.C / groups, g.H,  g.W,  g.PH, g.PW,  g.KH,
