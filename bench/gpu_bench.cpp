@@ -3,8 +3,10 @@
 //   <row>\t<ms>,<ms>,...
 // one sample per round, each the mean of enough iterations for ~0.2 s, timed between device
 // synchronizations. Rows: conv2d fwd+bwd (the six configurations), the LeNet-style CNN training
-// step at batch 64 and 256, and a 4096^3 matmul.
-//   ./build/bench/gpu_bench [--device cuda|cpu] [--rounds 3] [--smoke]
+// step at batch 64 and 256, and a 4096^3 matmul. --breakdown instead times the pieces of each
+// conv's fwd+bwd (tensor-level ops: im2col, forward, input and weight gradients, bias gradient),
+// to see where a row's time goes.
+//   ./build/bench/gpu_bench [--device cuda|cpu] [--rounds 3] [--smoke] [--breakdown]
 
 #include <chrono>
 #include <cstring>
@@ -28,6 +30,7 @@ struct Options {
   Device device = Device::CUDA;
   int rounds = 3;
   bool smoke = false;
+  bool breakdown = false;
 };
 
 void sync(Device device) {
@@ -67,6 +70,24 @@ void conv_rows(const Options& o) {
   }
 }
 
+// The pieces of conv_rows' fwd+bwd, as the Conv2d Function's forward and backward call them.
+void breakdown_rows(const Options& o) {
+  namespace ops = dezero::ops;
+  for (const dezero::bench::ConvConfig& c : dezero::bench::kConvConfigs) {
+    dezero::manual_seed(0);
+    const Tensor x = Tensor::randn({c.N, c.C, c.H, c.W}).to(o.device);
+    const Tensor W = Tensor::randn({c.OC, c.C / c.groups, c.k, c.k}).to(o.device), b = Tensor::randn({c.OC}).to(o.device);
+    const dezero::Conv2dGeometry g = dezero::conv2d_geometry(x.shape(), c.k, c.stride, c.pad, 1, "gpu_bench");
+    const Tensor gy = Tensor::randn({c.N, c.OC, g.OH, g.OW}).to(o.device);
+    const std::string at = dezero::bench::label(c);
+    report(fmt::format("im2col {}", at), [&] { ops::im2col(x, g); }, o);
+    report(fmt::format("forward {}", at), [&] { ops::conv2d(x, W, b, g, c.groups); }, o);
+    report(fmt::format("input gradient {}", at), [&] { ops::deconv2d(gy, W, Tensor(), g, c.groups); }, o);
+    report(fmt::format("weight gradient {}", at), [&] { ops::conv2d_grad_w(x, gy, g, c.groups, c.OC); }, o);
+    report(fmt::format("bias gradient {}", at), [&] { ops::sum(gy, {0, 2, 3}); }, o);
+  }
+}
+
 void lenet_rows(const Options& o) {
   for (int64_t batch : {64, 256}) {
     dezero::manual_seed(0);
@@ -97,6 +118,8 @@ Options parse(int argc, char** argv) {
     if (arg == "--smoke") {
       o.smoke = true;
       o.rounds = 1;
+    } else if (arg == "--breakdown") {
+      o.breakdown = true;
     } else if (arg == "--rounds" && i + 1 < argc) {
       o.rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--device" && i + 1 < argc) {
@@ -104,7 +127,7 @@ Options parse(int argc, char** argv) {
       if (d != "cpu" && d != "cuda") throw std::invalid_argument(fmt::format("gpu_bench: --device must be cpu or cuda; got '{}'", d));
       o.device = d == "cpu" ? Device::CPU : Device::CUDA;
     } else {
-      throw std::invalid_argument(fmt::format("gpu_bench: unknown argument '{}' (--device cpu|cuda, --rounds N, --smoke)", arg));
+      throw std::invalid_argument(fmt::format("gpu_bench: unknown argument '{}' (--device cpu|cuda, --rounds N, --smoke, --breakdown)", arg));
     }
   }
   return o;
@@ -118,6 +141,10 @@ int main(int argc, char** argv) {
     if (o.device == Device::CUDA && !dezero::cuda::is_available()) {
       std::cerr << "gpu_bench: no usable CUDA device (build with CUDA and run on a GPU, or pass --device cpu)\n";
       return 2;
+    }
+    if (o.breakdown) {
+      breakdown_rows(o);
+      return 0;
     }
     conv_rows(o);
     lenet_rows(o);

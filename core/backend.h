@@ -58,12 +58,11 @@ class Backend {
   virtual void permute(const Tensor& x, const std::vector<int64_t>& axes, Tensor& out) = 0;
   /// Batched GEMM over a, b into c.
   virtual void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec) = 0;
-  /// out[i] = x[offsets[i]].
-  virtual void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) = 0;
-  /// out = 0, then out[offsets[i]] += src[i] (repeated offsets accumulate in order); `unique`
-  /// and `blocks` are the promises of ResolvedIndex.
-  virtual void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, int64_t blocks,
-                           Tensor& out) = 0;
+  /// out[i] = x[index's offset i].
+  virtual void gather(const Tensor& x, const ResolvedIndex& index, Tensor& out) = 0;
+  /// out = 0, then out[index's offset i] += src[i] (repeated offsets accumulate in order; the
+  /// index's `unique` and `blocks` are promises a backend may use).
+  virtual void scatter_add(const Tensor& src, const ResolvedIndex& index, Tensor& out) = 0;
   /// Strided row-block copy (concat, split, slices).
   virtual void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& spec) = 0;
   /// Columns of samples [n0, n1) of x into the start of col ((n1 - n0) x C*KH*KW x OH*OW).
@@ -78,8 +77,9 @@ class Backend {
   virtual void depthwise_conv2d_grad_x(const Tensor& gy, const Tensor& W, const Conv2dGeometry& g, Tensor& gx) = 0;
   /// Its weight gradient: gW (C, 1, KH, KW) from x and gy.
   virtual void depthwise_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, Tensor& gW) = 0;
-  /// For each (n, c, oh, ow) window, y = its maximum and offsets = that maximum's flat offset in x.
-  virtual void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) = 0;
+  /// For each (n, c, oh, ow) window, y = its maximum and the index's offset = that maximum's flat
+  /// offset in x, kept where this backend's gather and scatter_add read it (host or device).
+  virtual void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) = 0;
 
   // Optional sample-at-a-time convolution products (each thread takes whole samples: columns
   // built and consumed in its own cache). Each returns false where this backend has no such

@@ -2,7 +2,7 @@
 // Convolution geometry and the tensor-level convolution ops (not differentiable): im2col,
 // col2im, the fused grouped conv2d, its weight gradient, transposed convolution and max
 // pooling. They process the batch in chunks so that the column buffer stays under the
-// workspace limit, reusing one workspace.
+// device's workspace limit, reusing one workspace.
 
 #include <cstddef>
 #include <cstdint>
@@ -44,10 +44,11 @@ int64_t deconv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t
 Conv2dGeometry conv2d_geometry(const Shape& x_shape, Pair kernel, Pair stride, Pair pad,
                                Pair dilation, const char* op);
 
-/// Bytes the column buffer of one conv may take before the batch is processed in chunks.
-void set_conv_workspace_limit(size_t bytes);
-/// The current limit (default 2 MiB: chunks whose columns stay in cache are fastest).
-size_t conv_workspace_limit();
+/// Bytes the column buffer of one conv on `device` may take before the batch is processed in chunks.
+void set_conv_workspace_limit(size_t bytes, Device device = Device::CPU);
+/// The current limit on `device`: by default 2 MiB on the CPU (chunks whose columns stay in
+/// cache are fastest) and 256 MiB on CUDA (where one large batched GEMM is).
+size_t conv_workspace_limit(Device device = Device::CPU);
 
 namespace ops {
 
@@ -63,9 +64,10 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
 /// Transposed conv: x (N, Cin, OH, OW), W (Cin, OC/groups, KH, KW) -> (N, OC, H, W) of g's image
 /// (the geometry is that of the conv mapping the output back to x), + b (OC) if defined.
 Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups);
-/// Max pooling: y (N, C, OH, OW) = each window's maximum, and `offsets` (resized) the flat offset
-/// in x of each maximum (the first one; a NaN wins; padding never does).
-Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, Offsets& offsets);
+/// Max pooling: y (N, C, OH, OW) = each window's maximum; `index` is set to the index that
+/// picks each maximum out of x (the first one; a NaN wins; padding never does): gather(x, index)
+/// is y, scatter_add(gy, index) the gradient. Its offsets stay on x's device.
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index);
 
 }  // namespace ops
 }  // namespace dezero

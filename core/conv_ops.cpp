@@ -16,7 +16,7 @@
 namespace dezero {
 namespace {
 
-std::atomic<size_t> g_workspace_limit{size_t{2} << 20};
+std::atomic<size_t> g_workspace_limit[2] = {size_t{2} << 20, size_t{256} << 20};  // CPU, CUDA
 
 // One cached buffer per calling thread, device and dtype, grown on demand and reused by every
 // conv of that thread (convs running concurrently on several user threads must not share one).
@@ -30,15 +30,14 @@ Tensor workspace(int64_t numel, DType dtype, Device device) {
   return t;
 }
 
-// Samples per chunk so that `per_sample` column elements per sample stay under the limit.
-int64_t chunk_size(int64_t N, int64_t per_sample, DType dtype) {
-  const size_t bytes = static_cast<size_t>(per_sample) * dtype_size(dtype);
-  const int64_t fit = static_cast<int64_t>(conv_workspace_limit() / std::max<size_t>(bytes, 1));
+// Samples per chunk so that `per_sample` column elements per sample stay under the device's limit.
+int64_t chunk_size(int64_t N, int64_t per_sample, DType dtype, Device device) {
+  const size_t bytes = static_cast<size_t>(per_sample) * dtype_size(dtype), limit = conv_workspace_limit(device);
+  const int64_t fit = static_cast<int64_t>(limit / std::max<size_t>(bytes, 1));
   if (fit < 1) {
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true))
-      spdlog::debug("conv: one sample's columns ({} bytes) exceed the workspace limit ({} bytes)",
-                    bytes, conv_workspace_limit());
+      spdlog::debug("conv: one sample's columns ({} bytes) exceed the workspace limit ({} bytes)", bytes, limit);
   }
   return std::clamp<int64_t>(fit, 1, std::max<int64_t>(N, 1));
 }
@@ -56,7 +55,7 @@ void for_each_column_chunk(const Tensor& x, const Conv2dGeometry& g, int64_t G, 
   Backend& be = backend_for(x.device());
   const int64_t group_size = g.col_rows() / G * g.col_cols(), per_sample = g.col_rows() * g.col_cols();
   const bool pointwise = g.pointwise();
-  const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype());
+  const int64_t chunk = pointwise ? g.N : chunk_size(g.N, per_sample, x.dtype(), x.device());
   Tensor col = pointwise ? x : workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n1 = std::min(g.N, n0 + chunk);
@@ -90,8 +89,8 @@ void add_bias(Tensor& y, const Tensor& b) {
 
 }  // namespace
 
-void set_conv_workspace_limit(size_t bytes) { g_workspace_limit = bytes; }
-size_t conv_workspace_limit() { return g_workspace_limit; }
+void set_conv_workspace_limit(size_t bytes, Device device) { g_workspace_limit[static_cast<int>(device)] = bytes; }
+size_t conv_workspace_limit(Device device) { return g_workspace_limit[static_cast<int>(device)]; }
 
 int64_t conv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
   return (size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
@@ -226,7 +225,7 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
     return y;
   }
   if (be.deconv2d_by_sample(x, W, b, g, G, y)) return y;
-  const int64_t chunk = chunk_size(g.N, per_sample, x.dtype());
+  const int64_t chunk = chunk_size(g.N, per_sample, x.dtype(), x.device());
   Tensor col = workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t n1 = std::min(g.N, n0 + chunk);
@@ -245,12 +244,18 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
   return y;
 }
 
-Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, Offsets& offsets) {
+Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index) {
   DZ_CHECK(x.shape() == Shape({g.N, g.C, g.H, g.W}), "max_pool2d: x {} does not match the geometry's ({}, {}, {}, {})",
            to_string(x.shape()), g.N, g.C, g.H, g.W);
-  offsets.resize(static_cast<size_t>(g.N * g.C * g.OH * g.OW));
-  Tensor y = Tensor::empty({g.N, g.C, g.OH, g.OW}, x.dtype(), x.device());
-  backend_for(x.device()).max_pool2d(x, g, offsets, y);
+  index = ResolvedIndex{};
+  index.x_shape = x.shape();
+  index.out_shape = {g.N, g.C, g.OH, g.OW};
+  // Each (n, c) plane's maxima lie in that plane (a scatter-add may take whole planes per
+  // thread); windows that cannot overlap select each input at most once.
+  index.blocks = g.N * g.C;
+  index.unique = g.SH >= g.DH * (g.KH - 1) + 1 && g.SW >= g.DW * (g.KW - 1) + 1;
+  Tensor y = Tensor::empty(index.out_shape, x.dtype(), x.device());
+  if (y.numel() > 0) backend_for(x.device()).max_pool2d(x, g, index, y);
   return y;
 }
 

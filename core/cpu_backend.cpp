@@ -162,6 +162,12 @@ SharedA share_a(const T* pa, const GemmSpec& s, int64_t batch) {
   return out;
 }
 
+// The index's offsets as host data (an index whose offsets a GPU kept cannot index a CPU tensor).
+const Offsets& host_offsets(const ResolvedIndex& index, const char* op) {
+  DZ_CHECK(!index.device_offsets, "{}: the index into {} was resolved on another device", op, to_string(index.x_shape));
+  return index.offsets;
+}
+
 template <class T>
 void gemm_kernel(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& s) {
   const T* pa = a.data<T>();
@@ -283,7 +289,8 @@ class CpuBackend final : public Backend {
     dispatch(c.dtype(), [&](auto t) { gemm_kernel<decltype(t)>(a, b, c, spec); });
   }
 
-  void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) override {
+  void gather(const Tensor& x, const ResolvedIndex& index, Tensor& out) override {
+    const Offsets& offsets = host_offsets(index, "gather");
     dispatch(x.dtype(), [&](auto t) {
       using T = decltype(t);
       const T* px = x.data<T>();
@@ -294,8 +301,10 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool unique, int64_t blocks,
-                   Tensor& out) override {
+  void scatter_add(const Tensor& src, const ResolvedIndex& index, Tensor& out) override {
+    const Offsets& offsets = host_offsets(index, "scatter_add");
+    const bool unique = index.unique;
+    const int64_t blocks = index.blocks;
     dispatch(src.dtype(), [&](auto t) {
       using T = decltype(t);
       const T* ps = src.data<T>();
@@ -352,8 +361,9 @@ class CpuBackend final : public Backend {
                                Tensor& gW) override {
     return cpu::conv2d_grad_w_direct(x, gy, g, groups, gW) || cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
   }
-  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) override {
-    cpu::max_pool2d(x, g, offsets, y);
+  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) override {
+    index.offsets.resize(static_cast<size_t>(g.N * g.C * g.OH * g.OW));
+    cpu::max_pool2d(x, g, index.offsets, y);
   }
 
   void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& s) override {

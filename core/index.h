@@ -74,6 +74,9 @@ using Offsets = std::vector<int64_t, DefaultInitAllocator<int64_t>>;
 struct ResolvedIndex {
   Shape x_shape, out_shape;
   Offsets offsets;
+  /// When set, the offsets (one per element of out_shape) live only in this device buffer and
+  /// `offsets` is empty: max pooling on a GPU keeps its argmax there, never copying it to the host.
+  std::shared_ptr<void> device_offsets = nullptr;
   bool unique = false;  ///< no offset repeats, so a scatter-add needs no fixed order
   /// The result splits into `blocks` equal runs whose offsets stay inside the matching equal run
   /// of x (max pooling: one per (n, c) plane), so a scatter-add can take whole blocks per thread.

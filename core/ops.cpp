@@ -312,7 +312,7 @@ Tensor gather(const Tensor& x, const ResolvedIndex& index) {
   DZ_CHECK(x.shape() == index.x_shape, "get_item: index resolved for {} applied to {}",
            to_string(index.x_shape), to_string(x.shape()));
   Tensor out = Tensor::empty(index.out_shape, x.dtype(), x.device());
-  backend_for(x.device()).gather(x, index.offsets, out);
+  backend_for(x.device()).gather(x, index, out);
   return out;
 }
 
@@ -321,7 +321,7 @@ Tensor scatter_add(const Tensor& gy, const ResolvedIndex& index) {
   DZ_CHECK(gy.shape() == index.out_shape, "get_item_grad: gy {} does not match the indexed shape {}",
            to_string(gy.shape()), to_string(index.out_shape));
   Tensor out = Tensor::empty(index.x_shape, gy.dtype(), gy.device());
-  backend_for(gy.device()).scatter_add(gy, index.offsets, index.unique, index.blocks, out);
+  backend_for(gy.device()).scatter_add(gy, index, out);
   return out;
 }
 

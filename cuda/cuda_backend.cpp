@@ -2,6 +2,8 @@
 // checks and prepares (shapes to strides, host offsets to device), the kernels are in
 // elementwise.cu and cuda_conv.cu, the GEMMs in cuda_gemm.cpp (cuBLAS).
 
+#include <algorithm>
+
 #include "core/backend.h"
 #include "core/shape.h"
 #include "cuda/cuda_check.h"
@@ -24,6 +26,15 @@ void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides) {
 void check_dims(const Shape& s, const char* op) {
   DZ_CHECK(s.size() <= static_cast<size_t>(kernels::kMaxDims), "cuda {}: at most {} dimensions; got {}", op,
            kernels::kMaxDims, to_string(s));
+}
+
+// The index's offsets on the device: its own buffer when it has one (max pooling's argmax), else
+// its host offsets copied there for this call.
+std::shared_ptr<void> device_offsets(const ResolvedIndex& index, int64_t count) {
+  if (index.device_offsets) return index.device_offsets;
+  DZ_CHECK(static_cast<int64_t>(index.offsets.size()) == count, "cuda get_item: {} offsets for {} elements",
+           index.offsets.size(), count);
+  return to_device(index.offsets.data(), index.offsets.size() * sizeof(int64_t));
 }
 
 kernels::Geo geo(const Conv2dGeometry& g) {
@@ -87,8 +98,12 @@ class CudaBackend final : public Backend {
       ++which.ndim;
       if (is_reduced) n_red *= x.shape()[d];
     }
+    // Few outputs over many elements reduce in parts (all blocks busy), then over the parts.
+    const int64_t parts = kernels::reduce_parts(out.numel(), n_red);
+    const auto partials = parts > 1 ? cuda::allocate(static_cast<size_t>(out.numel() * parts) * dtype_size(x.dtype()))
+                                    : std::shared_ptr<void>();
     DZ_CUDA_CHECK(kernels::reduce(op, x.dtype(), x.raw_data(), out.raw_data(), out.numel(), n_red, kept, reduced,
-                                  stream()));
+                                  partials.get(), stream()));
   }
 
   void arg_reduce(ReduceOp op, const Tensor& x, int64_t axis, Tensor& out) override {
@@ -113,20 +128,19 @@ class CudaBackend final : public Backend {
 
   void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec) override { cuda::gemm(a, b, c, spec); }
 
-  void gather(const Tensor& x, std::span<const int64_t> offsets, Tensor& out) override {
-    if (offsets.empty()) return;
-    const auto d = to_device(offsets.data(), offsets.size_bytes());
+  void gather(const Tensor& x, const ResolvedIndex& index, Tensor& out) override {
+    if (out.numel() == 0) return;
+    const auto d = device_offsets(index, out.numel());
     DZ_CUDA_CHECK(kernels::gather(x.dtype(), x.raw_data(), static_cast<const int64_t*>(d.get()), out.raw_data(),
-                                  static_cast<int64_t>(offsets.size()), stream()));
+                                  out.numel(), stream()));
   }
 
-  void scatter_add(const Tensor& src, std::span<const int64_t> offsets, bool /*unique*/, int64_t /*blocks*/,
-                   Tensor& out) override {
+  void scatter_add(const Tensor& src, const ResolvedIndex& index, Tensor& out) override {
     fill(out, 0.0);
-    if (offsets.empty()) return;
-    const auto d = to_device(offsets.data(), offsets.size_bytes());
+    if (src.numel() == 0) return;
+    const auto d = device_offsets(index, src.numel());
     DZ_CUDA_CHECK(kernels::scatter_add(src.dtype(), src.raw_data(), static_cast<const int64_t*>(d.get()),
-                                       out.raw_data(), static_cast<int64_t>(offsets.size()), stream()));
+                                       out.raw_data(), src.numel(), stream()));
   }
 
   void copy2d(const Tensor& src, Tensor& dst, const Copy2dSpec& s) override {
@@ -156,14 +170,12 @@ class CudaBackend final : public Backend {
     DZ_CUDA_CHECK(
         kernels::depthwise_conv2d_grad_w(x.dtype(), x.raw_data(), gy.raw_data(), gW.raw_data(), geo(g), stream()));
   }
-  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t> offsets, Tensor& y) override {
-    if (offsets.empty()) return;
-    const auto d = cuda::allocate(offsets.size_bytes());
-    DZ_CUDA_CHECK(kernels::max_pool2d(x.dtype(), x.raw_data(), static_cast<int64_t*>(d.get()), y.raw_data(), geo(g),
-                                      stream()));
-    // The offsets are host data: the pooling Function keeps them for its GetItem.
-    DZ_CUDA_CHECK(cudaMemcpyAsync(offsets.data(), d.get(), offsets.size_bytes(), cudaMemcpyDeviceToHost, stream()));
-    DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  // The argmax stays on the device (index.device_offsets), where the backward's scatter-add
+  // reads it: no copy to the host and no synchronization.
+  void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) override {
+    index.device_offsets = cuda::allocate(static_cast<size_t>(y.numel()) * sizeof(int64_t));
+    DZ_CUDA_CHECK(kernels::max_pool2d(x.dtype(), x.raw_data(), static_cast<int64_t*>(index.device_offsets.get()),
+                                      y.raw_data(), geo(g), stream()));
   }
 };
 

@@ -10,45 +10,87 @@
 namespace dezero::cuda::kernels {
 namespace {
 
-// col[(n - n0), c*KH*KW + kh*KW + kw, oh*OW + ow] = x[n, c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] or 0.
+// Both column kernels run on a 2-d grid: y over rows (a column row, or an image plane), decoded
+// once per row; x over the row's contiguous elements, several per thread, with 32-bit index math
+// (64-bit divisions per element made them several times slower than memory). The launchers
+// check that the indices fit in 32 bits.
+
+// Rows of the columns, r = ((n - n0) C + c) KH KW + kh KW + kw; along a row, l = oh OW + ow:
+// col[r, l] = x[n, c, oh SH - PH + kh DH, ow SW - PW + kw DW], or 0 in the padding.
 template <class T>
-__global__ void im2col_kernel(const T* x, T* col, int64_t total, int64_t n0, Geo g) {
-  DZ_GRID_LOOP(i, total) {
-    int64_t r = i;
-    const int64_t ow = r % g.OW; r /= g.OW;
-    const int64_t oh = r % g.OH; r /= g.OH;
-    const int64_t kw = r % g.KW; r /= g.KW;
-    const int64_t kh = r % g.KH; r /= g.KH;
-    const int64_t c = r % g.C;
-    const int64_t n = n0 + r / g.C;
-    const int64_t ih = oh * g.SH - g.PH + kh * g.DH, iw = ow * g.SW - g.PW + kw * g.DW;
-    col[i] = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? x[((n * g.C + c) * g.H + ih) * g.W + iw] : T(0);
+__global__ void im2col_kernel(const T* x, T* col, int64_t rows, int64_t n0, Geo g) {
+  const int L = static_cast<int>(g.OH * g.OW), OW = static_cast<int>(g.OW), H = static_cast<int>(g.H),
+            W = static_cast<int>(g.W), SH = static_cast<int>(g.SH), SW = static_cast<int>(g.SW);
+  const unsigned KW = static_cast<unsigned>(g.KW), KH = static_cast<unsigned>(g.KH);
+  for (unsigned r = blockIdx.y * blockDim.y + threadIdx.y; r < rows; r += gridDim.y * blockDim.y) {
+    const int kw = static_cast<int>(r % KW), kh = static_cast<int>(r / KW % KH);
+    const T* plane = x + (n0 * g.C + r / (KW * KH)) * g.H * g.W;
+    T* out = col + static_cast<int64_t>(r) * L;
+    const int dh = kh * static_cast<int>(g.DH) - static_cast<int>(g.PH), dw = kw * static_cast<int>(g.DW) - static_cast<int>(g.PW);
+    for (int l = blockIdx.x * blockDim.x + threadIdx.x; l < L; l += gridDim.x * blockDim.x) {
+      const int oh = l / OW, ow = l - oh * OW;
+      const int ih = oh * SH + dh, iw = ow * SW + dw;
+      out[l] = static_cast<unsigned>(ih) < static_cast<unsigned>(H) && static_cast<unsigned>(iw) < static_cast<unsigned>(W)
+                   ? plane[ih * W + iw]
+                   : T(0);
+    }
   }
 }
 
-// x[n, c, h, w] = sum over the (kh, kw, oh, ow) whose window covers (h, w) of their column.
-template <class T>
-__global__ void col2im_kernel(const T* col, T* x, int64_t total, int64_t n0, Geo g) {
-  DZ_GRID_LOOP(i, total) {
-    int64_t r = i;
-    const int64_t w = r % g.W; r /= g.W;
-    const int64_t h = r % g.H; r /= g.H;
-    const int64_t c = r % g.C;
-    const int64_t nl = r / g.C;  // sample within the chunk
-    const int64_t L = g.OH * g.OW;
-    const T* base = col + (nl * g.C + c) * g.KH * g.KW * L;
-    T acc = 0;
-    for (int64_t kh = 0; kh < g.KH; ++kh) {
-      const int64_t th = h + g.PH - kh * g.DH;
-      if (th < 0 || th % g.SH != 0 || th / g.SH >= g.OH) continue;
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const int64_t tw = w + g.PW - kw * g.DW;
-        if (tw < 0 || tw % g.SW != 0 || tw / g.SW >= g.OW) continue;
-        acc += base[(kh * g.KW + kw) * L + (th / g.SH) * g.OW + tw / g.SW];
+// Image planes p = (n - n0) C + c; along a plane, h W + w: x[n, c, h, w] = the sum of the column
+// entries whose window covers (h, w). Each element gathers (deterministic, no atomics).
+// kUnitStride drops the divisibility tests of the common stride 1.
+template <class T, bool kUnitStride>
+__global__ void col2im_kernel(const T* col, T* x, int64_t planes, int64_t n0, Geo g) {
+  const int HW = static_cast<int>(g.H * g.W), W = static_cast<int>(g.W), L = static_cast<int>(g.OH * g.OW);
+  const int OH = static_cast<int>(g.OH), OW = static_cast<int>(g.OW), KH = static_cast<int>(g.KH),
+            KW = static_cast<int>(g.KW), SH = static_cast<int>(g.SH), SW = static_cast<int>(g.SW),
+            DH = static_cast<int>(g.DH), DW = static_cast<int>(g.DW), PH = static_cast<int>(g.PH),
+            PW = static_cast<int>(g.PW);
+  for (unsigned p = blockIdx.y * blockDim.y + threadIdx.y; p < planes; p += gridDim.y * blockDim.y) {
+    const T* base = col + static_cast<int64_t>(p) * KH * KW * L;
+    T* out = x + (n0 * g.C + p) * HW;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < HW; i += gridDim.x * blockDim.x) {
+      const int h = i / W, w = i - h * W;
+      T acc = 0;
+      for (int kh = 0; kh < KH; ++kh) {
+        const int th = h + PH - kh * DH;
+        if (th < 0) break;  // th only falls as kh grows
+        if (!kUnitStride && th % SH != 0) continue;
+        const int oh = kUnitStride ? th : th / SH;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; ++kw) {
+          const int tw = w + PW - kw * DW;
+          if (tw < 0) break;
+          if (!kUnitStride && tw % SW != 0) continue;
+          const int ow = kUnitStride ? tw : tw / SW;
+          if (ow < OW) acc += base[(kh * KW + kw) * L + oh * OW + ow];
+        }
       }
+      out[i] = acc;
     }
-    x[((n0 + nl) * g.C + c) * g.H * g.W + h * g.W + w] = acc;
   }
+}
+
+// A 2-d launch of `rows` rows of `cols` elements: 256 threads a block, as many of them along a
+// row as it has (rounded to a warp), the rest on further rows; a thread takes up to
+// kPerThread elements of its row.
+struct RowGrid {
+  static constexpr int64_t kPerThread = 4;
+  dim3 grid, block;
+  RowGrid(int64_t rows, int64_t cols) {
+    const int64_t tx = cols >= kThreads ? kThreads : (cols + 31) / 32 * 32, ty = kThreads / tx;
+    block = dim3(static_cast<unsigned>(tx), static_cast<unsigned>(ty));
+    const int64_t gx = (cols + tx * kPerThread - 1) / (tx * kPerThread), gy = (rows + ty - 1) / ty;
+    grid = dim3(static_cast<unsigned>(gx < 65535 ? gx : 65535), static_cast<unsigned>(gy < 65535 ? gy : 65535));
+  }
+};
+
+// 32-bit indices in the column kernels (rows: the 2-d grid's rows of this launch).
+bool fits_int32(const Geo& g, int64_t rows) {
+  const int64_t limit = int64_t{1} << 30;
+  return rows < limit && g.H * g.W < limit && g.OH * g.OW * g.KH * g.KW < limit && g.H + g.PH < limit &&
+         g.W + g.PW < limit;
 }
 
 template <class T>
@@ -124,18 +166,31 @@ __global__ void max_pool_kernel(const T* x, int64_t* offsets, T* y, int64_t tota
 }  // namespace
 
 cudaError_t im2col(DType t, const void* x, void* col, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s) {
-  const int64_t total = (n1 - n0) * g.C * g.KH * g.KW * g.OH * g.OW;
+  const int64_t rows = (n1 - n0) * g.C * g.KH * g.KW, L = g.OH * g.OW;
+  if (rows <= 0 || L <= 0) return cudaSuccess;
+  if (!fits_int32(g, rows)) return cudaErrorInvalidValue;
+  const RowGrid rg(rows, L);
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
-    return launch(total, s, im2col_kernel<T>, static_cast<const T*>(x), static_cast<T*>(col), total, n0, g);
+    im2col_kernel<T><<<rg.grid, rg.block, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(col), rows, n0, g);
+    return cudaGetLastError();
   });
 }
 
 cudaError_t col2im(DType t, const void* col, void* x, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s) {
-  const int64_t total = (n1 - n0) * g.C * g.H * g.W;
+  const int64_t planes = (n1 - n0) * g.C, HW = g.H * g.W;
+  if (planes <= 0 || HW <= 0) return cudaSuccess;
+  if (!fits_int32(g, planes)) return cudaErrorInvalidValue;
+  const RowGrid rg(planes, HW);
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
-    return launch(total, s, col2im_kernel<T>, static_cast<const T*>(col), static_cast<T*>(x), total, n0, g);
+    const T* c = static_cast<const T*>(col);
+    T* out = static_cast<T*>(x);
+    if (g.SH == 1 && g.SW == 1)
+      col2im_kernel<T, true><<<rg.grid, rg.block, 0, s>>>(c, out, planes, n0, g);
+    else
+      col2im_kernel<T, false><<<rg.grid, rg.block, 0, s>>>(c, out, planes, n0, g);
+    return cudaGetLastError();
   });
 }
 

@@ -51,17 +51,20 @@ __host__ __device__ T identity(ReduceOp op) {
   return op == ReduceOp::Max ? -T(INFINITY) : T(INFINITY);
 }
 
-// One block per output element (grid-strided): its threads stride over the reduced elements,
-// then a shared-memory tree.
+// One block per (output element, part) (grid-strided): its threads stride over the part's share
+// of the reduced elements, then a shared-memory tree; y[o parts + part]. With parts > 1 a second
+// pass reduces the parts.
 template <class T>
-__global__ void reduce_kernel(const T* x, T* y, int64_t n_out, int64_t n_red, Indexer kept, Indexer reduced,
-                              ReduceOp op) {
+__global__ void reduce_kernel(const T* x, T* y, int64_t n_out, int64_t n_red, int64_t parts, Indexer kept,
+                              Indexer reduced, ReduceOp op) {
   __shared__ T partial[kThreads];
-  for (int64_t o = blockIdx.x; o < n_out; o += gridDim.x) {
+  const int64_t span = (n_red + parts - 1) / parts;
+  for (int64_t o = blockIdx.x; o < n_out * parts; o += gridDim.x) {
     int64_t base, unused;
-    kept.offsets(o, base, unused);
+    kept.offsets(o / parts, base, unused);
+    const int64_t first = o % parts * span, last = first + span < n_red ? first + span : n_red;
     T acc = identity<T>(op);
-    for (int64_t r = threadIdx.x; r < n_red; r += blockDim.x) {
+    for (int64_t r = first + threadIdx.x; r < last; r += blockDim.x) {
       int64_t off;
       reduced.offsets(r, off, unused);
       acc = combine(op, acc, x[base + off]);
@@ -163,15 +166,39 @@ cudaError_t binary(BinaryOp op, DType t, const void* a, const void* b, void* y, 
   });
 }
 
+int64_t reduce_parts(int64_t n_out, int64_t n_red) {
+  // Aim for ~2048 blocks of at least 16 elements per thread; one part when the outputs alone
+  // fill the GPU or the reductions are short.
+  constexpr int64_t kMinPerPart = 16 * kThreads, kBlocks = 2048;
+  if (n_out <= 0 || n_out >= kBlocks / 2 || n_red < 2 * kMinPerPart) return 1;
+  const int64_t by_size = n_red / kMinPerPart, by_blocks = kBlocks / n_out;
+  return by_size < by_blocks ? by_size : by_blocks;
+}
+
 cudaError_t reduce(ReduceOp op, DType t, const void* x, void* y, int64_t n_out, int64_t n_red, const Indexer& kept,
-                   const Indexer& reduced, cudaStream_t s) {
+                   const Indexer& reduced, void* partials, cudaStream_t s) {
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
     if (n_out == 0) return cudaSuccess;
     if (n_red == 0) return launch(n_out, s, fill_kernel<T>, static_cast<T*>(y), n_out, identity<T>(op));
-    const unsigned grid = static_cast<unsigned>(n_out < 65535 * 16 ? n_out : 65535 * 16);
-    reduce_kernel<T><<<grid, kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), n_out, n_red, kept,
-                                               reduced, op);
+    const int64_t parts = reduce_parts(n_out, n_red);
+    auto grid = [](int64_t blocks) { return static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16); };
+    if (parts == 1) {
+      reduce_kernel<T><<<grid(n_out), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), n_out, n_red, 1,
+                                                         kept, reduced, op);
+      return cudaGetLastError();
+    }
+    T* p = static_cast<T*>(partials);
+    reduce_kernel<T><<<grid(n_out * parts), kThreads, 0, s>>>(static_cast<const T*>(x), p, n_out, n_red, parts, kept,
+                                                              reduced, op);
+    // Second pass: output o reduces partials [o parts, (o + 1) parts).
+    Indexer rows, within;
+    rows.ndim = within.ndim = 1;
+    rows.shape[0] = n_out;
+    rows.sa[0] = parts;
+    within.shape[0] = parts;
+    within.sa[0] = 1;
+    reduce_kernel<T><<<grid(n_out), kThreads, 0, s>>>(p, static_cast<T*>(y), n_out, parts, 1, rows, within, op);
     return cudaGetLastError();
   });
 }

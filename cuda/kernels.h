@@ -44,9 +44,12 @@ cudaError_t unary(UnaryOp op, DType t, const void* x, void* y, int64_t n, cudaSt
 /// same: a, b and y have one shape (no broadcasting, ix unused).
 cudaError_t binary(BinaryOp op, DType t, const void* a, const void* b, void* y, int64_t n, bool same,
                    const Indexer& ix, cudaStream_t s);
-/// kept maps an output index to its base offset, reduced a reduced index to an offset (both .sa).
+/// How many parts reduce() splits each of n_out reductions of n_red elements into (1: one pass).
+int64_t reduce_parts(int64_t n_out, int64_t n_red);
+/// kept maps an output index to its base offset, reduced a reduced index to an offset (both .sa);
+/// partials: room for n_out * reduce_parts(n_out, n_red) elements when that is above 1.
 cudaError_t reduce(ReduceOp op, DType t, const void* x, void* y, int64_t n_out, int64_t n_red, const Indexer& kept,
-                   const Indexer& reduced, cudaStream_t s);
+                   const Indexer& reduced, void* partials, cudaStream_t s);
 cudaError_t arg_reduce(ReduceOp op, DType t, const void* x, void* y, int64_t outer, int64_t A, int64_t inner,
                        cudaStream_t s);
 /// ix.sa: the source strides of the output's axes.

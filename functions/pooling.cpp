@@ -19,13 +19,7 @@ class MaxPool2d final : public Function {
   std::string name() const override { return "max_pool2d"; }
   std::vector<Tensor> forward(const std::vector<Tensor>& xs) override {
     auto index = std::make_shared<ResolvedIndex>();
-    index->x_shape = xs[0].shape();
-    index->out_shape = {g_.N, g_.C, g_.OH, g_.OW};
-    // Each (n, c) plane's maxima lie in that plane (the backward takes whole planes per thread);
-    // windows that cannot overlap select each input at most once.
-    index->blocks = g_.N * g_.C;
-    index->unique = g_.SH >= g_.DH * (g_.KH - 1) + 1 && g_.SW >= g_.DW * (g_.KW - 1) + 1;
-    Tensor y = ops::max_pool2d(xs[0], g_, index->offsets);
+    Tensor y = ops::max_pool2d(xs[0], g_, *index);
     index_ = std::move(index);
     return {y};
   }

@@ -2,46 +2,79 @@
 # Everything a GPU machine should run, in one go (docs/GPU.md):
 #   scripts/gpu_check.sh            (EPOCHS=3 for the accuracy run of the CUDA issue)
 # 1. builds with -DDEZERO_USE_CUDA=ON (with .bundle/ from scripts/make_gpu_bundle.sh when the
-#    machine has none of our Debian packages); 2. runs the cuda-labelled tests; 3. runs them again
-#    under compute-sanitizer memcheck when it is installed; 4. trains mnist_cnn on --device cuda;
+#    machine has none of our Debian packages), or uses the binaries that
+#    `scripts/make_gpu_bundle.sh --binaries` put in .bundle/bin when PREBUILT=1; 2. runs the
+#    cuda-labelled tests (the dezero_cuda_tests binary); 3. runs them again under
+#    compute-sanitizer memcheck when it is installed; 4. trains mnist_cnn on --device cuda;
 #    5. times dezero against PyTorch on the GPU (bench/gpu_side_by_side.py, table spliced into
-#    docs/PERFORMANCE.md); 6. prints a short table. Logs go to BUILD_DIR (default build-gpu).
+#    docs/PERFORMANCE.md); 6. prints a short table.
+# Environment: BUILD_DIR (default build-gpu), EPOCHS (1), PREBUILT (0), LOGS (logs directory,
+# default the build directory), STEP_TIMEOUT (seconds per step, default 1800), SKIP (steps to
+# leave out, any of: tests memcheck mnist bench).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD_DIR:-build-gpu}"
 epochs="${EPOCHS:-1}"
+limit="${STEP_TIMEOUT:-1800}"
+skip=" ${SKIP:-} "
 export PATH="/usr/local/cuda/bin:$PATH"
 args=()
 if [ -d .bundle/usr ]; then
   args+=("-DCMAKE_PREFIX_PATH=$PWD/.bundle/usr")
-  export LD_LIBRARY_PATH="$PWD/.bundle/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  export LD_LIBRARY_PATH="$PWD/.bundle/usr/lib/x86_64-linux-gnu:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 fi
-set -e
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEZERO_USE_CUDA=ON -DDEZERO_BUILD_BENCH=ON "${args[@]}"
-cmake --build "$build" -j"$(nproc)"
-set +e
+if [ "${PREBUILT:-0}" = 1 ]; then
+  build=.bundle/bin
+  [ -x "$build/tests/dezero_cuda_tests" ] || { echo "gpu_check: PREBUILT=1 but $build has no binaries (scripts/make_gpu_bundle.sh --binaries)"; exit 2; }
+else
+  set -e
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEZERO_USE_CUDA=ON -DDEZERO_BUILD_BENCH=ON "${args[@]}"
+  cmake --build "$build" -j"$(nproc)"
+  set +e
+fi
+logs="${LOGS:-$build}"
+mkdir -p "$logs"
+step() { [[ "$skip" != *" $1 "* ]]; }
 nvidia-smi -L
-ctest --test-dir "$build" -L cuda --output-on-failure -j4 > "$build/cuda_tests.log" 2>&1
-tests_rc=$?
-memcheck="not installed"
-if command -v compute-sanitizer >/dev/null; then
-  compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/dezero_cuda_tests" > "$build/memcheck.log" 2>&1 \
-    && memcheck="clean" || memcheck="ERRORS (see $build/memcheck.log)"
+tests="skipped"
+if step tests; then
+  timeout "$limit" "$build/tests/dezero_cuda_tests" > "$logs/cuda_tests.log" 2>&1
+  tests_rc=$?
+  tests="$(grep -E '^\[  (PASSED|FAILED|  SKIPPED) \]' "$logs/cuda_tests.log" | grep -v '\] [A-Za-z]*\.' | tr '\n' ' ')exit $tests_rc"
 fi
-/usr/bin/time -v "$build/examples/mnist_cnn" --device cuda --epochs "$epochs" --out "$build/mnist_gpu" \
-  > "$build/mnist_gpu.log" 2>&1
-mnist_rc=$?
-bench="skipped (python3 without torch)"
-if python3 -c 'import torch' 2>/dev/null; then
-  python3 bench/gpu_side_by_side.py --build "$build" --report docs/PERFORMANCE.md > "$build/gpu_bench.log" 2>&1 \
-    && bench="docs/PERFORMANCE.md (GPU section), $build/gpu_bench.log" || bench="FAILED (see $build/gpu_bench.log)"
+memcheck="skipped"
+if step memcheck; then
+  memcheck="not installed"
+  if command -v compute-sanitizer >/dev/null; then
+    timeout "$limit" compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/dezero_cuda_tests" > "$logs/memcheck.log" 2>&1
+    case $? in
+      0) memcheck="clean ($(grep -E 'ERROR SUMMARY' "$logs/memcheck.log"))" ;;
+      124) memcheck="TIMED OUT after ${limit}s (see $logs/memcheck.log)" ;;
+      *) memcheck="ERRORS (see $logs/memcheck.log)" ;;
+    esac
+  fi
+fi
+mnist="skipped"
+if step mnist; then
+  timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -v)
+  "${timer[@]}" timeout "$limit" "$build/examples/mnist_cnn" --device cuda --epochs "$epochs" --data data/mnist \
+    --out "$logs/mnist_gpu" > "$logs/mnist_gpu.log" 2>&1
+  mnist="exit $?, peak RSS $(grep 'Maximum resident' "$logs/mnist_gpu.log" | awk '{print $NF}' || true) KB"
+fi
+bench="skipped"
+if step bench; then
+  bench="skipped (python3 without torch)"
+  if python3 -c 'import torch' 2>/dev/null; then
+    timeout "$limit" python3 bench/gpu_side_by_side.py --build "$build" --report docs/PERFORMANCE.md > "$logs/gpu_bench.log" 2>&1 \
+      && bench="docs/PERFORMANCE.md (GPU section), $logs/gpu_bench.log" || bench="FAILED (see $logs/gpu_bench.log)"
+  fi
 fi
 echo
 echo "| check | result |"
 echo "|---|---|"
-echo "| cuda tests | $(grep -E 'tests passed' "$build/cuda_tests.log" || echo "exit $tests_rc") |"
+echo "| cuda tests | $tests |"
 echo "| compute-sanitizer memcheck | $memcheck |"
-grep -E '^epoch' "$build/mnist_gpu.log" | sed 's/^/| mnist_cnn --device cuda | /; s/$/ |/'
+grep -oE 'epoch [0-9]+: .*' "$logs/mnist_gpu.log" 2>/dev/null | sed 's/^/| mnist_cnn --device cuda | /; s/$/ |/'
+echo "| mnist_cnn | $mnist |"
 echo "| GPU side by side with PyTorch | $bench |"
-echo "| mnist_cnn exit / peak RSS | $mnist_rc / $(grep 'Maximum resident' "$build/mnist_gpu.log" | awk '{print $NF}') KB |"
-[ $tests_rc -eq 0 ] && [ $mnist_rc -eq 0 ] && [ "$memcheck" != "ERRORS (see $build/memcheck.log)" ]
+! grep -qE 'exit [1-9]|ERRORS|TIMED OUT|FAILED' <<< "$tests $memcheck $mnist $bench"

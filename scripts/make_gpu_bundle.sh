@@ -5,7 +5,18 @@
 # package configs inside are relocatable, so the GPU machine builds with
 #   cmake ... -DCMAKE_PREFIX_PATH=$PWD/.bundle/usr  and  LD_LIBRARY_PATH=$PWD/.bundle/usr/lib/x86_64-linux-gnu
 # (scripts/gpu_check.sh does both). About 20 MB.
+#   scripts/make_gpu_bundle.sh --binaries   also builds the CUDA binaries here (build-gpu-bundle/:
+#   sm_90 only, no -march=native, so they run on any x86-64 host) and puts the three that
+#   gpu_check.sh runs in .bundle/bin, so that `PREBUILT=1 scripts/gpu_check.sh` spends no GPU-machine
+#   time on compiling (about 60 MB with them).
 set -euo pipefail
+binaries=0
+for option in "$@"; do
+  case "$option" in
+    --binaries) binaries=1 ;;
+    *) echo "make_gpu_bundle.sh: unknown option $option (--binaries)"; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 out=.bundle
@@ -23,4 +34,16 @@ copy $lib/libspdlog.so $lib/libspdlog.so.1.10 $lib/libspdlog.so.1.10.0 $lib/libf
 # CMake package configs.
 copy $lib/cmake/spdlog $lib/cmake/fmt $lib/cmake/GTest $lib/cmake/benchmark usr/share/eigen3/cmake \
      usr/share/cmake/nlohmann_json usr/share/cmake/CLI11
+# The OpenMP runtime the library links (a CUDA machine may have none).
+copy $lib/libgomp.so.1 $lib/libgomp.so.1.0.0
+if [ $binaries = 1 ]; then
+  build=build-gpu-bundle
+  PATH="/usr/local/cuda/bin:$PATH" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEZERO_USE_CUDA=ON \
+    -DDEZERO_NATIVE=OFF -DDEZERO_BUILD_BENCH=ON -DCMAKE_CUDA_ARCHITECTURES=90-real >/dev/null
+  cmake --build $build --target dezero_cuda_tests mnist_cnn gpu_bench
+  for b in tests/dezero_cuda_tests examples/mnist_cnn bench/gpu_bench; do
+    mkdir -p "$out/bin/$(dirname $b)"
+    strip -o "$out/bin/$b" "$build/$b"
+  done
+fi
 du -sh "$out"

@@ -153,6 +153,21 @@ TEST(ConvTest, WorkspaceLimitDoesNotChangeResults) {
   }
 }
 
+// Each device has its own limit: the CPU's small chunks stay in cache, a GPU wants whole batches.
+TEST(ConvTest, WorkspaceLimitsArePerDevice) {
+  const size_t cpu = conv_workspace_limit(), gpu = conv_workspace_limit(Device::CUDA);
+  EXPECT_EQ(cpu, size_t{2} << 20);
+  EXPECT_EQ(gpu, size_t{256} << 20);
+  set_conv_workspace_limit(12345);
+  EXPECT_EQ(conv_workspace_limit(Device::CPU), 12345u);
+  EXPECT_EQ(conv_workspace_limit(Device::CUDA), gpu);
+  set_conv_workspace_limit(678, Device::CUDA);
+  EXPECT_EQ(conv_workspace_limit(Device::CUDA), 678u);
+  EXPECT_EQ(conv_workspace_limit(), 12345u);
+  set_conv_workspace_limit(cpu);
+  set_conv_workspace_limit(gpu, Device::CUDA);
+}
+
 // Convolutions on the chunked path from several user threads at once: each thread has its own
 // column workspace (a shared one let one thread's im2col overwrite the columns another was
 // multiplying). float64 columns of 1.8 MB per sample do not fit the sample-at-a-time path.
@@ -443,8 +458,9 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
     const std::vector<double>& v = values;
     for (const Case& c : cases) {
       const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
-      Offsets got;
-      const Tensor y = ops::max_pool2d(x, g, got);
+      ResolvedIndex index;
+      const Tensor y = ops::max_pool2d(x, g, index);
+      const Offsets& got = index.offsets;
       ASSERT_EQ(got.size(), static_cast<size_t>(g.N * g.C * g.OH * g.OW));
       ASSERT_EQ(y.shape(), (Shape{g.N, g.C, g.OH, g.OW}));
       const std::vector<double> maxima = y.to_vector();
@@ -482,8 +498,9 @@ TEST(PoolingTest, MaxPoolBackwardPutsGradientsAtTheMaxima) {
     const Variable y = F::max_pool2d(v, c.k, {.stride = c.s});
     const Tensor gy = Tensor::randn(y.shape(), Float32);
     const Tensor gx = dezero::grad({y}, {v}, {Variable(gy)})[0].data();
-    Offsets at;
-    ops::max_pool2d(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"), at);
+    ResolvedIndex index;
+    ops::max_pool2d(x, conv2d_geometry(x.shape(), c.k, c.s, 0, 1, "test"), index);
+    const Offsets& at = index.offsets;
     ASSERT_GT(at.size(), 32768u);
     std::vector<float> sums(static_cast<size_t>(x.numel()), 0.0f);  // float sums, in offset order
     const std::vector<double> g = gy.to_vector();

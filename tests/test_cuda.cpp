@@ -6,6 +6,9 @@
 //     scatter-add with repeats, im2col/col2im chunks, pooling argmax);
 //   - transfers and the caching allocator.
 
+#include <cmath>
+
+#include "core/backend.h"
 #include "grad_table.h"
 
 namespace F = dezero::functions;
@@ -126,18 +129,57 @@ TEST(CudaTest, LargeReductionsBroadcastsAndProductsMatchTheCpu) {
   EXPECT_LT(scaled_error(ops::sum(dx, {0, 2, 3}), ops::sum(x, {0, 2, 3})), 1e-5);
   EXPECT_LT(scaled_error(ops::sum(dx), ops::sum(x)), 1e-5);
   EXPECT_EQ(scaled_error(ops::max(dx, {1}), ops::max(x, {1})), 0.0);  // selections are exact
+  // Few outputs over many elements reduce in two passes (parts, then the parts' results).
+  EXPECT_EQ(scaled_error(ops::max(dx, {0, 2, 3}), ops::max(x, {0, 2, 3})), 0.0);
+  Tensor with_nan = Tensor::randn({300000});
+  with_nan.data<float>()[123456] = std::nanf("");
+  EXPECT_TRUE(std::isnan(ops::max(with_nan.to(Device::CUDA)).item())) << "a NaN must win in either pass";
+  EXPECT_TRUE(std::isnan(ops::min(with_nan.to(Device::CUDA)).item()));
   EXPECT_EQ(scaled_error(ops::argmax(dx, 1), ops::argmax(x, 1)), 0.0);
   EXPECT_EQ(scaled_error(ops::transpose(dx, {3, 1, 0, 2}), ops::transpose(x, {3, 1, 0, 2})), 0.0);
   const Tensor A = Tensor::randn({8, 300, 200}), B = Tensor::randn({8, 200, 150});
   EXPECT_LT(scaled_error(ops::matmul(A.to(Device::CUDA), B.to(Device::CUDA)), ops::matmul(A, B)), 1e-4);
 }
 
+// im2col and col2im on both devices: strides, dilation, padding, a rectangular kernel, rows
+// shorter than a warp, a chunk that starts past sample 0, and more rows than one pass of the
+// 2-d grid covers (64*512*9 rows of 36).
+TEST(CudaTest, ColumnKernelsMatchTheCpuAtEveryGeometry) {
+  SKIP_WITHOUT_GPU();
+  manual_seed(13);
+  struct Case { Shape x; Pair k, s, p, d; };
+  const Case cases[] = {{{2, 3, 11, 13}, 3, 1, 1, 1},        {{2, 3, 11, 13}, 3, 2, 1, 1},
+                        {{2, 3, 11, 13}, {3, 2}, {2, 3}, {1, 0}, {2, 1}}, {{3, 2, 5, 4}, 2, 1, 0, 1},
+                        {{1, 4, 20, 30}, 5, 3, 2, 2},        {{64, 512, 6, 6}, 3, 1, 1, 1}};
+  for (const Case& c : cases)
+    for (DType dt : {Float32, Float64}) {
+      const Tensor x = Tensor::randn(c.x, dt);
+      const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
+      const Tensor col = ops::im2col(x, g);
+      EXPECT_EQ(scaled_error(ops::im2col(x.to(Device::CUDA), g), col), 0.0) << to_string(c.x) << " stride " << c.s.h;
+      const Tensor cols = Tensor::randn(col.shape(), dt);
+      EXPECT_LT(scaled_error(ops::col2im(cols.to(Device::CUDA), g), ops::col2im(cols, g)), 1e-5)
+          << to_string(c.x) << " stride " << c.s.h;
+    }
+  // A chunk of samples [n0, n1) lands at the start of the columns and in its own samples of x.
+  const Tensor x = Tensor::randn({5, 3, 7, 9});
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), 3, 2, 1, 1, "test");
+  Tensor cpu_col = Tensor::zeros({2, g.col_rows(), g.col_cols()}), gpu_col = cpu_col.to(Device::CUDA);
+  backend_for(Device::CPU).im2col(x, g, 2, 4, cpu_col);
+  backend_for(Device::CUDA).im2col(x.to(Device::CUDA), g, 2, 4, gpu_col);
+  EXPECT_EQ(scaled_error(gpu_col, cpu_col), 0.0);
+  Tensor cpu_img = Tensor::zeros(x.shape()), gpu_img = cpu_img.to(Device::CUDA);
+  backend_for(Device::CPU).col2im(cpu_col, g, 2, 4, cpu_img);
+  backend_for(Device::CUDA).col2im(gpu_col, g, 2, 4, gpu_img);
+  EXPECT_LT(scaled_error(gpu_img, cpu_img), 1e-6);
+}
+
 TEST(CudaTest, ConvolutionsWithChunkingMatchTheCpu) {
   SKIP_WITHOUT_GPU();
   manual_seed(12);
-  const size_t limit = conv_workspace_limit();
+  const size_t limit = conv_workspace_limit(Device::CUDA);
   for (size_t workspace : {limit, size_t{1} << 16}) {  // whole batch, then a few samples per chunk
-    set_conv_workspace_limit(workspace);
+    set_conv_workspace_limit(workspace, Device::CUDA);
     for (int64_t groups : {1, 4, 32}) {
       const Variable x(Tensor::randn({8, 32, 12, 12})), W(Tensor::randn({32, 32 / groups, 3, 3}));
       const Variable b(Tensor::randn({32}));
@@ -151,7 +193,7 @@ TEST(CudaTest, ConvolutionsWithChunkingMatchTheCpu) {
       for (size_t i = 0; i < 3; ++i) EXPECT_LT(scaled_error(dg[i].data(), g[i].data()), 1e-3) << groups << " " << i;
     }
   }
-  set_conv_workspace_limit(limit);
+  set_conv_workspace_limit(limit, Device::CUDA);
 }
 
 }  // namespace
