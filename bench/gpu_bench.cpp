@@ -6,7 +6,8 @@
 // step at batch 64 and 256, and a 4096^3 matmul. --breakdown instead times the pieces of each
 // conv's fwd+bwd (tensor-level ops: im2col, forward, input and weight gradients, bias gradient),
 // to see where a row's time goes.
-//   ./build/bench/gpu_bench [--device cuda|cpu] [--rounds 3] [--smoke] [--breakdown]
+// --filter TEXT runs only the rows whose name contains TEXT.
+//   ./build/bench/gpu_bench [--device cuda|cpu] [--rounds 3] [--smoke] [--breakdown] [--filter TEXT]
 
 #include <chrono>
 #include <cstring>
@@ -31,6 +32,7 @@ struct Options {
   int rounds = 3;
   bool smoke = false;
   bool breakdown = false;
+  std::string filter;
 };
 
 void sync(Device device) {
@@ -47,6 +49,7 @@ double mean_seconds(const std::function<void()>& work, int iterations, Device de
 
 // Warm-up (allocator caches, cuBLAS heuristics), then one sample per round.
 void report(const std::string& row, const std::function<void()>& work, const Options& o) {
+  if (row.find(o.filter) == std::string::npos) return;
   for (int i = 0; i < (o.smoke ? 1 : 3); ++i) work();
   const double one = mean_seconds(work, 1, o.device);
   const int iterations = o.smoke ? 1 : std::max(1, static_cast<int>(0.2 / std::max(one, 1e-6)));
@@ -120,6 +123,8 @@ Options parse(int argc, char** argv) {
       o.rounds = 1;
     } else if (arg == "--breakdown") {
       o.breakdown = true;
+    } else if (arg == "--filter" && i + 1 < argc) {
+      o.filter = argv[++i];
     } else if (arg == "--rounds" && i + 1 < argc) {
       o.rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--device" && i + 1 < argc) {
@@ -127,7 +132,7 @@ Options parse(int argc, char** argv) {
       if (d != "cpu" && d != "cuda") throw std::invalid_argument(fmt::format("gpu_bench: --device must be cpu or cuda; got '{}'", d));
       o.device = d == "cpu" ? Device::CPU : Device::CUDA;
     } else {
-      throw std::invalid_argument(fmt::format("gpu_bench: unknown argument '{}' (--device cpu|cuda, --rounds N, --smoke, --breakdown)", arg));
+      throw std::invalid_argument(fmt::format("gpu_bench: unknown argument '{}' (--device cpu|cuda, --rounds N, --smoke, --breakdown, --filter TEXT)", arg));
     }
   }
   return o;

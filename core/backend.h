@@ -81,21 +81,19 @@ class Backend {
   /// offset in x, kept where this backend's gather and scatter_add read it (host or device).
   virtual void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) = 0;
 
-  // Optional sample-at-a-time convolution products (each thread takes whole samples: columns
-  // built and consumed in its own cache). Each returns false where this backend has no such
+  // Optional convolution paths of a backend's own (the CPU's direct kernels and sample-at-a-time
+  // products, CUDA's batch-wide columns). Each returns false where this backend has no such
   // path for these arguments; the caller then runs im2col/col2im and gemm over batch chunks.
   /// y (N, OC, OH, OW) with y[n, g] = W_g . columns(x[n])_g + b (b may be undefined).
-  virtual bool conv2d_by_sample(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t,
-                                Tensor&) {
+  virtual bool try_conv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
     return false;
   }
   /// y (N, C, H, W) = col2im(W_g^T . x[n, g]) + b from x (N, OC, OH, OW): conv2d's input gradient.
-  virtual bool deconv2d_by_sample(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t,
-                                  Tensor&) {
+  virtual bool try_deconv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
     return false;
   }
   /// gW (OC, C/G, KH, KW) = sum over n of gy[n, g] . columns(x[n])_g^T.
-  virtual bool conv2d_grad_w_by_sample(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
+  virtual bool try_conv2d_grad_w(const Tensor&, const Tensor&, const Conv2dGeometry&, int64_t, Tensor&) {
     return false;
   }
 };

@@ -152,7 +152,7 @@ Tensor conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeo
     return y;
   }
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
-  if (be.conv2d_by_sample(x, W, b, g, G, y)) return y;
+  if (be.try_conv2d(x, W, b, g, G, y)) return y;
   for_each_column_chunk(x, g, G, [&](int64_t n0, int64_t n1, const Tensor& col, auto col_offset) {
     GemmSpec spec{OCg, L, K, false, false, 1.0, 0.0, {}, {}, {}};
     for (int64_t n = n0; n < n1; ++n)
@@ -182,7 +182,7 @@ Tensor conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g,
   const int64_t K = g.col_rows() / G, L = g.col_cols(), OCg = OC / G;
   Backend& be = backend_for(x.device());
   Tensor gW = Tensor::empty({OC, g.C / G, g.KH, g.KW}, x.dtype(), x.device());
-  if (be.conv2d_grad_w_by_sample(x, gy, g, G, gW)) return gW;
+  if (be.try_conv2d_grad_w(x, gy, g, G, gW)) return gW;
   // Samples accumulate into kPartials buffers (sample n into n % kPartials, in order), summed at
   // the end: the GEMMs of different buffers run concurrently, and the result does not depend
   // on the number of threads.
@@ -224,7 +224,7 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
     add_bias(y, b);
     return y;
   }
-  if (be.deconv2d_by_sample(x, W, b, g, G, y)) return y;
+  if (be.try_deconv2d(x, W, b, g, G, y)) return y;
   const int64_t chunk = chunk_size(g.N, per_sample, x.dtype(), x.device());
   Tensor col = workspace(chunk * per_sample, x.dtype(), x.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {

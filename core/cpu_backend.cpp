@@ -349,16 +349,16 @@ class CpuBackend final : public Backend {
     cpu::depthwise_conv2d_grad_w(x, gy, g, gW);
   }
 
-  bool conv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
-                        Tensor& y) override {
+  bool try_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                  Tensor& y) override {
     return cpu::conv2d_direct(x, W, b, g, groups, y) || cpu::conv2d_by_sample(x, W, b, g, groups, y);
   }
-  bool deconv2d_by_sample(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
-                          int64_t groups, Tensor& y) override {
+  bool try_deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                    Tensor& y) override {
     return cpu::deconv2d_direct(x, W, b, g, groups, y) || cpu::deconv2d_by_sample(x, W, b, g, groups, y);
   }
-  bool conv2d_grad_w_by_sample(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
-                               Tensor& gW) override {
+  bool try_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
+                         Tensor& gW) override {
     return cpu::conv2d_grad_w_direct(x, gy, g, groups, gW) || cpu::conv2d_grad_w_by_sample(x, gy, g, groups, gW);
   }
   void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) override {

@@ -37,10 +37,6 @@ std::shared_ptr<void> device_offsets(const ResolvedIndex& index, int64_t count) 
   return to_device(index.offsets.data(), index.offsets.size() * sizeof(int64_t));
 }
 
-kernels::Geo geo(const Conv2dGeometry& g) {
-  return {g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW};
-}
-
 class CudaBackend final : public Backend {
  public:
   std::shared_ptr<void> allocate(size_t bytes) override { return cuda::allocate(bytes); }
@@ -152,10 +148,10 @@ class CudaBackend final : public Backend {
   }
 
   void im2col(const Tensor& x, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& col) override {
-    DZ_CUDA_CHECK(kernels::im2col(x.dtype(), x.raw_data(), col.raw_data(), n0, n1, geo(g), stream()));
+    DZ_CUDA_CHECK(kernels::im2col(x.dtype(), x.raw_data(), col.raw_data(), n0, n1, geo(g), false, stream()));
   }
   void col2im(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64_t n1, Tensor& x) override {
-    DZ_CUDA_CHECK(kernels::col2im(col.dtype(), col.raw_data(), x.raw_data(), n0, n1, geo(g), stream()));
+    DZ_CUDA_CHECK(kernels::col2im(col.dtype(), col.raw_data(), x.raw_data(), nullptr, n0, n1, geo(g), false, stream()));
   }
   void depthwise_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g,
                         Tensor& y) override {
@@ -170,6 +166,20 @@ class CudaBackend final : public Backend {
     DZ_CUDA_CHECK(
         kernels::depthwise_conv2d_grad_w(x.dtype(), x.raw_data(), gy.raw_data(), gW.raw_data(), geo(g), stream()));
   }
+  // Convolutions (not depthwise: those have their own kernels) through batch-wide columns.
+  bool try_conv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                  Tensor& y) override {
+    return conv2d_batch_wide(x, W, b, g, groups, y);
+  }
+  bool try_deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                    Tensor& y) override {
+    return deconv2d_batch_wide(x, W, b, g, groups, y);
+  }
+  bool try_conv2d_grad_w(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups,
+                         Tensor& gW) override {
+    return conv2d_grad_w_batch_wide(x, gy, g, groups, gW);
+  }
+
   // The argmax stays on the device (index.device_offsets), where the backward's scatter-add
   // reads it: no copy to the host and no synchronization.
   void max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index, Tensor& y) override {

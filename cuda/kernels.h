@@ -56,8 +56,16 @@ cudaError_t arg_reduce(ReduceOp op, DType t, const void* x, void* y, int64_t out
 cudaError_t permute(DType t, const void* x, void* y, int64_t n, const Indexer& ix, cudaStream_t s);
 cudaError_t gather(DType t, const void* x, const int64_t* offsets, void* y, int64_t n, cudaStream_t s);
 cudaError_t scatter_add(DType t, const void* src, const int64_t* offsets, void* out, int64_t n, cudaStream_t s);
-cudaError_t im2col(DType t, const void* x, void* col, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s);
-cudaError_t col2im(DType t, const void* col, void* x, int64_t n0, int64_t n1, const Geo& g, cudaStream_t s);
+/// Columns of samples [n0, n1): per sample (n1 - n0, C KH KW, OH OW), or batch-wide
+/// (C KH KW, (n1 - n0) OH OW) — each row holding every sample's positions.
+cudaError_t im2col(DType t, const void* x, void* col, int64_t n0, int64_t n1, const Geo& g, bool batch_wide,
+                   cudaStream_t s);
+/// Samples [n0, n1) of the image x (overwritten) from columns in either layout, + bias[c] (may be null).
+cudaError_t col2im(DType t, const void* col, void* x, const void* bias, int64_t n0, int64_t n1, const Geo& g,
+                   bool batch_wide, cudaStream_t s);
+/// in (A, B, L) -> out (B, A, L), adding bias[a] (may be null).
+cudaError_t swap_leading(DType t, const void* in, void* out, int64_t A, int64_t B, int64_t L, const void* bias,
+                         cudaStream_t s);
 cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, const void* b, void* y, const Geo& g,
                              cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_x(DType t, const void* gy, const void* W, void* gx, const Geo& g, cudaStream_t s);

@@ -9,6 +9,18 @@
 
 namespace dezero::cuda::kernels {
 
+/// Division by a divisor fixed at launch as a multiply-high, an add and a shift (Granlund and
+/// Montgomery's method); exact for dividends below 2^31. Built on the host, passed by value.
+struct FastDiv {
+  unsigned divisor = 1, magic = 0, shift = 0;
+  FastDiv() = default;
+  explicit FastDiv(int64_t d) : divisor(static_cast<unsigned>(d)) {
+    while (shift < 31 && (1ull << shift) < divisor) ++shift;
+    magic = static_cast<unsigned>((1ull << 32) * ((1ull << shift) - divisor) / divisor + 1);
+  }
+  __device__ unsigned div(unsigned n) const { return (__umulhi(n, magic) + n) >> shift; }
+};
+
 /// Threads per block.
 constexpr int kThreads = 256;
 

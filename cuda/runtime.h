@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/backend.h"
+#include "cuda/kernels.h"
 
 namespace dezero::cuda {
 
@@ -25,5 +26,20 @@ void gemm(const Tensor& a, const Tensor& b, Tensor& c, const GemmSpec& spec);
 
 /// A device copy of host int64 offsets (gather, scatter_add, batched GEMM pointer arrays).
 std::shared_ptr<void> to_device(const void* host, size_t bytes);
+
+/// Convolutions through batch-wide columns (conv_columns.cpp): one GEMM per group and chunk of
+/// samples; the Backend's optional conv hooks. Each returns true (it handles every geometry).
+bool conv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                       Tensor& y);
+/// conv2d's input gradient (and the transposed conv): y = col2im(W_g^T . x_g) + b.
+bool deconv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                         Tensor& y);
+/// conv2d's weight gradient: gW_g = sum over the batch of gy_g . columns(x)_g^T.
+bool conv2d_grad_w_batch_wide(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW);
+
+/// A convolution's geometry as the kernels take it.
+inline kernels::Geo geo(const Conv2dGeometry& g) {
+  return {g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW};
+}
 
 }  // namespace dezero::cuda

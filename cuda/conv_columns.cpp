@@ -1,0 +1,101 @@
+// Convolutions on the GPU through batch-wide columns. Per-sample columns (N, C KH KW, L) make a
+// conv N G small GEMMs, and its weight gradient a sum over N products; laid out batch-wide,
+// (C KH KW, N L) with every sample's positions in each row, the whole chunk is one GEMM per
+// group (one strided-batched cuBLAS call), with the depth of the weight gradient N L long:
+//   forward      Y (OC, N L) = W_g (OCg, K) . col_g (K, N L), then y (N, OC, L) = swap(Y) + b
+//   input grad   col_g (K, N L) = W_g^T . swap(gy)_g (OCg, N L), then col2im
+//   weight grad  gW_g (OCg, K) += swap(gy)_g (OCg, N L) . col_g^T
+// where swap exchanges the two leading axes of (N, OC, L). Chunks of samples keep the columns
+// under the CUDA workspace limit (set_conv_workspace_limit(bytes, Device::CUDA)).
+
+#include <algorithm>
+
+#include "cuda/cuda_check.h"
+#include "cuda/runtime.h"
+
+namespace dezero::cuda {
+namespace {
+
+// Samples per chunk: the columns of a chunk stay under the CUDA workspace limit.
+int64_t chunk_samples(const Conv2dGeometry& g, DType dtype) {
+  const size_t per_sample = static_cast<size_t>(g.col_rows() * g.col_cols()) * dtype_size(dtype);
+  const int64_t fit = static_cast<int64_t>(conv_workspace_limit(Device::CUDA) / std::max<size_t>(per_sample, 1));
+  return std::clamp<int64_t>(fit, 1, std::max<int64_t>(g.N, 1));
+}
+
+// The element at `offset` of t, as a raw device pointer.
+void* at(const Tensor& t, int64_t offset) {
+  return static_cast<char*>(t.raw_data()) + offset * static_cast<int64_t>(dtype_size(t.dtype()));
+}
+
+// Runs fn(n0, n1) over the batch in chunks of `chunk` samples.
+template <class Fn>
+void for_each_chunk(int64_t N, int64_t chunk, Fn&& fn) {
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) fn(n0, std::min(N, n0 + chunk));
+}
+
+// One entry per group: C_g = op(A_g) op(B_g), the groups' blocks evenly spaced.
+GemmSpec per_group(GemmSpec spec, int64_t groups, int64_t a_step, int64_t b_step, int64_t c_step) {
+  for (int64_t gi = 0; gi < groups; ++gi) {
+    spec.a_offsets.push_back(gi * a_step);
+    spec.b_offsets.push_back(gi * b_step);
+    spec.c_offsets.push_back(gi * c_step);
+  }
+  return spec;
+}
+
+}  // namespace
+
+bool conv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                       Tensor& y) {
+  const DType dt = x.dtype();
+  const int64_t OC = W.size(0), OCg = OC / groups, K = g.col_rows() / groups, L = g.col_cols();
+  const int64_t chunk = chunk_samples(g, dt);
+  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
+  const Tensor wide = Tensor::empty({OC * chunk * L}, dt, Device::CUDA);
+  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
+    const int64_t M = (n1 - n0) * L;
+    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), col.raw_data(), n0, n1, geo(g), true, stream()));
+    Tensor out = wide;
+    gemm(W, col, out, per_group({OCg, M, K, false, false, 1.0, 0.0, {}, {}, {}}, groups, OCg * K, K * M, OCg * M));
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, wide.raw_data(), at(y, n0 * OC * L), OC, n1 - n0, L,
+                                        b.defined() ? b.raw_data() : nullptr, stream()));
+  });
+  return true;
+}
+
+bool deconv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dGeometry& g, int64_t groups,
+                         Tensor& y) {
+  const DType dt = x.dtype();
+  const int64_t Cin = x.size(1), Cg = Cin / groups, K = g.col_rows() / groups, L = g.col_cols();
+  const int64_t chunk = chunk_samples(g, dt);
+  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
+  const Tensor wide = Tensor::empty({Cin * chunk * L}, dt, Device::CUDA);
+  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
+    const int64_t M = (n1 - n0) * L;
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(x, n0 * Cin * L), wide.raw_data(), n1 - n0, Cin, L, nullptr, stream()));
+    Tensor out = col;
+    gemm(W, wide, out, per_group({K, M, Cg, true, false, 1.0, 0.0, {}, {}, {}}, groups, Cg * K, Cg * M, K * M));
+    DZ_CUDA_CHECK(kernels::col2im(dt, col.raw_data(), y.raw_data(), b.defined() ? b.raw_data() : nullptr, n0, n1,
+                                  geo(g), true, stream()));
+  });
+  return true;
+}
+
+bool conv2d_grad_w_batch_wide(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
+  const DType dt = x.dtype();
+  const int64_t OC = gy.size(1), OCg = OC / groups, K = g.col_rows() / groups, L = g.col_cols();
+  const int64_t chunk = chunk_samples(g, dt);
+  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
+  const Tensor wide = Tensor::empty({OC * chunk * L}, dt, Device::CUDA);
+  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
+    const int64_t M = (n1 - n0) * L;
+    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), col.raw_data(), n0, n1, geo(g), true, stream()));
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(gy, n0 * OC * L), wide.raw_data(), n1 - n0, OC, L, nullptr, stream()));
+    const double beta = n0 == 0 ? 0.0 : 1.0;  // later chunks accumulate
+    gemm(wide, col, gW, per_group({OCg, K, M, false, true, 1.0, beta, {}, {}, {}}, groups, OCg * M, K * M, OCg * K));
+  });
+  return true;
+}
+
+}  // namespace dezero::cuda
