@@ -28,11 +28,25 @@ void* at(const Tensor& t, int64_t offset) {
   return static_cast<char*>(t.raw_data()) + offset * static_cast<int64_t>(dtype_size(t.dtype()));
 }
 
-// Runs fn(n0, n1) over the batch in chunks of `chunk` samples.
-template <class Fn>
-void for_each_chunk(int64_t N, int64_t chunk, Fn&& fn) {
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) fn(n0, std::min(N, n0 + chunk));
-}
+// The buffers of one product over the batch, chunk by chunk: the chunk's columns and a
+// (channels, chunk L) matrix, the swapped y or gy.
+struct Chunks {
+  int64_t samples, L;
+  Tensor col, wide;
+  Chunks(const Conv2dGeometry& g, DType dtype, int64_t wide_channels)
+      : samples(chunk_samples(g, dtype)),
+        L(g.col_cols()),
+        col(Tensor::empty({g.col_rows() * samples * L}, dtype, Device::CUDA)),
+        wide(Tensor::empty({wide_channels * samples * L}, dtype, Device::CUDA)) {}
+  /// fn(n0, n1, M): samples [n0, n1), M = (n1 - n0) L columns.
+  template <class Fn>
+  void each(int64_t N, Fn&& fn) {
+    for (int64_t n0 = 0; n0 < N; n0 += samples) {
+      const int64_t n1 = std::min(N, n0 + samples);
+      fn(n0, n1, (n1 - n0) * L);
+    }
+  }
+};
 
 // One entry per group: C_g = op(A_g) op(B_g), the groups' blocks evenly spaced.
 GemmSpec per_group(GemmSpec spec, int64_t groups, int64_t a_step, int64_t b_step, int64_t c_step) {
@@ -50,15 +64,11 @@ bool conv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, const 
                        Tensor& y) {
   const DType dt = x.dtype();
   const int64_t OC = W.size(0), OCg = OC / groups, K = g.col_rows() / groups, L = g.col_cols();
-  const int64_t chunk = chunk_samples(g, dt);
-  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
-  const Tensor wide = Tensor::empty({OC * chunk * L}, dt, Device::CUDA);
-  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
-    const int64_t M = (n1 - n0) * L;
-    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), col.raw_data(), n0, n1, geo(g), true, stream()));
-    Tensor out = wide;
-    gemm(W, col, out, per_group({OCg, M, K, false, false, 1.0, 0.0, {}, {}, {}}, groups, OCg * K, K * M, OCg * M));
-    DZ_CUDA_CHECK(kernels::swap_leading(dt, wide.raw_data(), at(y, n0 * OC * L), OC, n1 - n0, L,
+  Chunks c(g, dt, OC);
+  c.each(g.N, [&](int64_t n0, int64_t n1, int64_t M) {
+    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), c.col.raw_data(), n0, n1, geo(g), true, stream()));
+    gemm(W, c.col, c.wide, per_group({OCg, M, K, false, false, 1.0, 0.0, {}, {}, {}}, groups, OCg * K, K * M, OCg * M));
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, c.wide.raw_data(), at(y, n0 * OC * L), OC, n1 - n0, L,
                                         b.defined() ? b.raw_data() : nullptr, stream()));
   });
   return true;
@@ -68,15 +78,11 @@ bool deconv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, cons
                          Tensor& y) {
   const DType dt = x.dtype();
   const int64_t Cin = x.size(1), Cg = Cin / groups, K = g.col_rows() / groups, L = g.col_cols();
-  const int64_t chunk = chunk_samples(g, dt);
-  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
-  const Tensor wide = Tensor::empty({Cin * chunk * L}, dt, Device::CUDA);
-  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
-    const int64_t M = (n1 - n0) * L;
-    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(x, n0 * Cin * L), wide.raw_data(), n1 - n0, Cin, L, nullptr, stream()));
-    Tensor out = col;
-    gemm(W, wide, out, per_group({K, M, Cg, true, false, 1.0, 0.0, {}, {}, {}}, groups, Cg * K, Cg * M, K * M));
-    DZ_CUDA_CHECK(kernels::col2im(dt, col.raw_data(), y.raw_data(), b.defined() ? b.raw_data() : nullptr, n0, n1,
+  Chunks c(g, dt, Cin);
+  c.each(g.N, [&](int64_t n0, int64_t n1, int64_t M) {
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(x, n0 * Cin * L), c.wide.raw_data(), n1 - n0, Cin, L, nullptr, stream()));
+    gemm(W, c.wide, c.col, per_group({K, M, Cg, true, false, 1.0, 0.0, {}, {}, {}}, groups, Cg * K, Cg * M, K * M));
+    DZ_CUDA_CHECK(kernels::col2im(dt, c.col.raw_data(), y.raw_data(), b.defined() ? b.raw_data() : nullptr, n0, n1,
                                   geo(g), true, stream()));
   });
   return true;
@@ -85,15 +91,12 @@ bool deconv2d_batch_wide(const Tensor& x, const Tensor& W, const Tensor& b, cons
 bool conv2d_grad_w_batch_wide(const Tensor& x, const Tensor& gy, const Conv2dGeometry& g, int64_t groups, Tensor& gW) {
   const DType dt = x.dtype();
   const int64_t OC = gy.size(1), OCg = OC / groups, K = g.col_rows() / groups, L = g.col_cols();
-  const int64_t chunk = chunk_samples(g, dt);
-  const Tensor col = Tensor::empty({g.col_rows() * chunk * L}, dt, Device::CUDA);
-  const Tensor wide = Tensor::empty({OC * chunk * L}, dt, Device::CUDA);
-  for_each_chunk(g.N, chunk, [&](int64_t n0, int64_t n1) {
-    const int64_t M = (n1 - n0) * L;
-    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), col.raw_data(), n0, n1, geo(g), true, stream()));
-    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(gy, n0 * OC * L), wide.raw_data(), n1 - n0, OC, L, nullptr, stream()));
+  Chunks c(g, dt, OC);
+  c.each(g.N, [&](int64_t n0, int64_t n1, int64_t M) {
+    DZ_CUDA_CHECK(kernels::im2col(dt, x.raw_data(), c.col.raw_data(), n0, n1, geo(g), true, stream()));
+    DZ_CUDA_CHECK(kernels::swap_leading(dt, at(gy, n0 * OC * L), c.wide.raw_data(), n1 - n0, OC, L, nullptr, stream()));
     const double beta = n0 == 0 ? 0.0 : 1.0;  // later chunks accumulate
-    gemm(wide, col, gW, per_group({OCg, K, M, false, true, 1.0, beta, {}, {}, {}}, groups, OCg * M, K * M, OCg * K));
+    gemm(c.wide, c.col, gW, per_group({OCg, K, M, false, true, 1.0, beta, {}, {}, {}}, groups, OCg * M, K * M, OCg * K));
   });
   return true;
 }

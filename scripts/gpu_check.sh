@@ -40,7 +40,7 @@ tests="skipped"
 if step tests; then
   timeout "$limit" "$build/tests/dezero_cuda_tests" > "$logs/cuda_tests.log" 2>&1
   tests_rc=$?
-  tests="$(grep -E '^\[  (PASSED|FAILED|  SKIPPED) \]' "$logs/cuda_tests.log" | grep -v '\] [A-Za-z]*\.' | tr '\n' ' ')exit $tests_rc"
+  tests="$(grep -E '^\[ +(PASSED|SKIPPED|FAILED) +\] [0-9]+ tests?[,.]' "$logs/cuda_tests.log" | sed 's/, listed below://' | tr '\n' ' ')exit $tests_rc"
 fi
 memcheck="skipped"
 if step memcheck; then

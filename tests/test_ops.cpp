@@ -5,6 +5,7 @@
 
 using namespace dezero;
 using dezero::testing::T64;
+using ::testing::HasSubstr;
 
 namespace {
 
@@ -190,6 +191,17 @@ TEST(OpsTest, IndexingFollowsNumPy) {
   for (int64_t r = 0; r < 300; ++r)
     for (int64_t c = 0; c < 301; ++c)
       ASSERT_EQ(got[r * 301 + c], r % 2 == 0 && c >= 1 ? static_cast<double>((r / 2) * 300 + c) : 0.0) << r << "," << c;
+}
+
+// An index whose offsets a GPU kept (max pooling's argmax on CUDA) cannot index a CPU tensor:
+// a clear error naming the op and the shape, not a read of the empty host offsets.
+TEST(OpsTest, AnIndexHeldOnAnotherDeviceIsAClearError) {
+  ResolvedIndex on_gpu = resolve_index({2, 3}, {Slice{}, 1});
+  on_gpu.offsets.clear();
+  on_gpu.device_offsets = std::make_shared<int>(0);  // stands in for a device buffer
+  EXPECT_DZ_ERROR(ops::gather(Tensor::ones({2, 3}), on_gpu), HasSubstr("gather"), HasSubstr("(2, 3)"),
+                  HasSubstr("another device"));
+  EXPECT_DZ_ERROR(ops::scatter_add(Tensor::ones({2}), on_gpu), HasSubstr("scatter_add"), HasSubstr("another device"));
 }
 
 TEST(OpsTest, SoftmaxIsStableForLargeInputs) {
