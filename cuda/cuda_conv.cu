@@ -207,6 +207,19 @@ __global__ void depthwise_grad_w_kernel(const T* x, const T* gy, T* gW, Geo g) {
   if (threadIdx.x == 0) gW[idx] = partial[0];
 }
 
+template <class T>
+__global__ void flip_transposed_weights_kernel(const T* W, T* out, int64_t total, int64_t Cin, int64_t Cg, int64_t KH,
+                                               int64_t KW, int64_t groups) {
+  const int64_t Cig = Cin / groups;
+  DZ_GRID_LOOP(i, total) {
+    int64_t r = i;
+    const int64_t kw = r % KW; r /= KW;
+    const int64_t kh = r % KH; r /= KH;
+    const int64_t ci = r % Cig, o = r / Cig, g = o / Cg, co = o % Cg;
+    out[i] = W[(((g * Cig + ci) * Cg + co) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)];
+  }
+}
+
 // Each window's first maximum (a NaN wins; padding never does): its value and flat offset.
 template <class T>
 __global__ void max_pool_kernel(const T* x, int64_t* offsets, T* y, int64_t total, Geo g) {
@@ -310,6 +323,16 @@ cudaError_t max_pool2d(DType t, const void* x, int64_t* offsets, void* y, const 
   return dispatch(t, [&](auto z) {
     using T = decltype(z);
     return launch(total, s, max_pool_kernel<T>, static_cast<const T*>(x), offsets, static_cast<T*>(y), total, g);
+  });
+}
+
+cudaError_t flip_transposed_weights(DType t, const void* W, void* out, int64_t Cin, int64_t Cg, int64_t KH, int64_t KW,
+                                    int64_t groups, cudaStream_t s) {
+  const int64_t total = Cin * Cg * KH * KW;
+  return dispatch(t, [&](auto z) {
+    using T = decltype(z);
+    return launch(total, s, flip_transposed_weights_kernel<T>, static_cast<const T*>(W), static_cast<T*>(out), total,
+                  Cin, Cg, KH, KW, groups);
   });
 }
 

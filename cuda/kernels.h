@@ -71,5 +71,10 @@ cudaError_t depthwise_conv2d(DType t, const void* x, const void* W, const void* 
 cudaError_t depthwise_conv2d_grad_x(DType t, const void* gy, const void* W, void* gx, const Geo& g, cudaStream_t s);
 cudaError_t depthwise_conv2d_grad_w(DType t, const void* x, const void* gy, void* gW, const Geo& g, cudaStream_t s);
 cudaError_t max_pool2d(DType t, const void* x, int64_t* offsets, void* y, const Geo& g, cudaStream_t s);
+/// A transposed conv's weights W (Cin, Cg, KH, KW) with `groups` as the equivalent stride-1 conv's
+/// (Cg groups, Cin / groups, KH, KW), flipped in space:
+/// out[g Cg + co, ci, kh, kw] = W[g Cin/groups + ci, co, KH-1-kh, KW-1-kw].
+cudaError_t flip_transposed_weights(DType t, const void* W, void* out, int64_t Cin, int64_t Cg, int64_t KH, int64_t KW,
+                                    int64_t groups, cudaStream_t s);
 
 }  // namespace dezero::cuda::kernels

@@ -174,6 +174,39 @@ TEST(CudaTest, ColumnKernelsMatchTheCpuAtEveryGeometry) {
   EXPECT_LT(scaled_error(gpu_img, cpu_img), 1e-6);
 }
 
+// Transposed convolutions, forward and every gradient: with stride 1 and no more input than
+// output channels CUDA runs them as convs of flipped, transposed weights (groups, dilation,
+// rectangular kernels, pad up to D (K - 1)); a pad beyond that, strides > 1 and more input
+// channels take the columns and col2im; groups = channels, the depthwise kernels.
+TEST(CudaTest, TransposedConvolutionsMatchTheCpu) {
+  SKIP_WITHOUT_GPU();
+  manual_seed(14);
+  struct Case { int64_t cin, cout, groups; Pair k, s, p, d; };
+  const Case cases[] = {{4, 6, 1, 3, 1, 0, 1},     {4, 6, 1, 3, 1, 1, 1},     {4, 6, 2, {3, 2}, 1, {2, 1}, 1},
+                        {4, 6, 2, 3, 1, {1, 3}, 2}, {6, 6, 3, 3, 1, 2, 1},     {4, 6, 1, 3, 1, 3, 1},
+                        {6, 4, 2, 3, 2, 1, 1},      {6, 4, 1, 3, 1, 1, 1},     {3, 3, 3, 3, 1, 1, 1}};
+  for (const Case& c : cases)
+    for (DType dt : {Float64, Float32}) {
+      const double tol = dt == Float64 ? 1e-10 : 1e-4;
+      const Tensor x = Tensor::randn({3, c.cin, 7, 9}, dt), W = Tensor::randn({c.cin, c.cout / c.groups, c.k.h, c.k.w}, dt);
+      const Tensor b = Tensor::randn({c.cout}, dt);
+      const F::Deconv2dOptions o{.stride = c.s, .pad = c.p, .dilation = c.d, .groups = c.groups};
+      auto run = [&](Device device) {
+        const Variable vx(x.to(device)), vW(W.to(device)), vb(b.to(device));
+        const Variable y = F::deconv2d(vx, vW, vb, o);
+        std::vector<Tensor> out{y.data()};
+        for (const Variable& g : dezero::grad({F::sum(F::square(y))}, {vx, vW, vb})) out.push_back(g.data());
+        return out;
+      };
+      const auto cpu = run(Device::CPU), gpu = run(Device::CUDA);
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        ASSERT_EQ(gpu[i].shape(), cpu[i].shape()) << i;
+        EXPECT_LT(scaled_error(gpu[i], cpu[i]), tol) << "case cin " << c.cin << " pad (" << c.p.h << ", " << c.p.w
+                                                     << ") stride " << c.s.h << " output " << i << " " << to_string(dt);
+      }
+    }
+}
+
 TEST(CudaTest, ConvolutionsWithChunkingMatchTheCpu) {
   SKIP_WITHOUT_GPU();
   manual_seed(12);
