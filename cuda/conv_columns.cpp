@@ -22,11 +22,14 @@
 namespace dezero::cuda {
 namespace {
 
-// Samples per chunk: the columns of a chunk stay under the CUDA workspace limit.
-int64_t chunk_samples(const Conv2dGeometry& g, DType dtype) {
+// Samples per chunk: the columns of a chunk stay under the CUDA workspace limit, and the rows of
+// the column and swap kernels' grids (chunk C KH KW, chunk channels) under their 32-bit bound,
+// whatever limit a user sets.
+int64_t chunk_samples(const Conv2dGeometry& g, DType dtype, int64_t wide_channels) {
   const size_t per_sample = static_cast<size_t>(g.col_rows() * g.col_cols()) * dtype_size(dtype);
   const int64_t fit = static_cast<int64_t>(conv_workspace_limit(Device::CUDA) / std::max<size_t>(per_sample, 1));
-  return std::clamp<int64_t>(fit, 1, std::max<int64_t>(g.N, 1));
+  const int64_t rows = std::max<int64_t>({g.col_rows(), wide_channels, 1});
+  return std::clamp<int64_t>(std::min(fit, ((int64_t{1} << 30) - 1) / rows), 1, std::max<int64_t>(g.N, 1));
 }
 
 // The element at `offset` of t, as a raw device pointer.
@@ -40,7 +43,7 @@ struct Chunks {
   int64_t samples, L;
   Tensor col, wide;
   Chunks(const Conv2dGeometry& g, DType dtype, int64_t wide_channels)
-      : samples(chunk_samples(g, dtype)),
+      : samples(chunk_samples(g, dtype, wide_channels)),
         L(g.col_cols()),
         col(Tensor::empty({g.col_rows() * samples * L}, dtype, Device::CUDA)),
         wide(Tensor::empty({wide_channels * samples * L}, dtype, Device::CUDA)) {}
