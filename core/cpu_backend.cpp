@@ -273,6 +273,17 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void axpby(double a, const Tensor& x, double b, Tensor& y) override {
+    dispatch(y.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T *px = x.data<T>(), ta = static_cast<T>(a), tb = static_cast<T>(b);
+      T* py = y.data<T>();
+      parallel_for(y.numel(), kGrain, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) py[i] = ta * px[i] + tb * py[i];
+      });
+    });
+  }
+
   void reduce(ReduceOp op, const Tensor& x, Tensor& out) override {
     cpu::reduce(op, x, out);
   }

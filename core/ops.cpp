@@ -91,6 +91,13 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   return out;
 }
 
+void axpby(double a, const Tensor& x, double b, Tensor& y) {
+  check_compatible(x, y, "axpby");
+  DZ_CHECK(x.shape() == y.shape(), "axpby: x {} and y {} must have the same shape", to_string(x.shape()),
+           to_string(y.shape()));
+  if (y.numel() > 0) backend_for(y.device()).axpby(a, x, b, y);
+}
+
 Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b, "add"); }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b, "sub"); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b, "mul"); }

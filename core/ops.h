@@ -49,6 +49,8 @@ Tensor pass_where_positive(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 /// A 0-d tensor holding value, with like's dtype and device (scalars take the tensor's dtype).
 Tensor scalar_like(const Tensor& like, double value);
+/// y = a x + b y in place (BLAS axpby; x and y of one shape, dtype and device; x may be y).
+void axpby(double a, const Tensor& x, double b, Tensor& y);
 
 // ---- Reductions ----
 /// Sum over axes (all when empty).

@@ -63,6 +63,8 @@ class Tensor {
   void* raw_data() const { return storage_.get(); }
   /// True when both handles share storage.
   bool is_same(const Tensor& other) const { return storage_ == other.storage_; }
+  /// True when no other handle (a copy, a reshape) shares this tensor's storage.
+  bool storage_unique() const { return storage_.use_count() == 1; }
 
   /// The single element of a one-element tensor, as double.
   double item() const;

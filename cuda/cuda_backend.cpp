@@ -30,7 +30,7 @@ void check_dims(const Shape& s, const char* op) {
 
 // The index's offsets on the device: its own buffer when it has one (max pooling's argmax), else
 // its host offsets copied there for this call.
-std::shared_ptr<void> device_offsets(const ResolvedIndex& index, int64_t count) {
+std::shared_ptr<void> offsets_on_device(const ResolvedIndex& index, int64_t count) {
   if (index.device_offsets) return index.device_offsets;
   DZ_CHECK(static_cast<int64_t>(index.offsets.size()) == count, "cuda get_item: {} offsets for {} elements",
            index.offsets.size(), count);
@@ -81,6 +81,10 @@ class CudaBackend final : public Backend {
                                   stream()));
   }
 
+  void axpby(double a, const Tensor& x, double b, Tensor& y) override {
+    DZ_CUDA_CHECK(kernels::axpby(y.dtype(), a, x.raw_data(), b, y.raw_data(), y.numel(), stream()));
+  }
+
   void reduce(ReduceOp op, const Tensor& x, Tensor& out) override {
     check_dims(x.shape(), "reduce");
     const auto xs = contiguous_strides(x.shape());
@@ -126,7 +130,7 @@ class CudaBackend final : public Backend {
 
   void gather(const Tensor& x, const ResolvedIndex& index, Tensor& out) override {
     if (out.numel() == 0) return;
-    const auto d = device_offsets(index, out.numel());
+    const auto d = offsets_on_device(index, out.numel());
     DZ_CUDA_CHECK(kernels::gather(x.dtype(), x.raw_data(), static_cast<const int64_t*>(d.get()), out.raw_data(),
                                   out.numel(), stream()));
   }
@@ -134,7 +138,7 @@ class CudaBackend final : public Backend {
   void scatter_add(const Tensor& src, const ResolvedIndex& index, Tensor& out) override {
     fill(out, 0.0);
     if (src.numel() == 0) return;
-    const auto d = device_offsets(index, src.numel());
+    const auto d = offsets_on_device(index, src.numel());
     DZ_CUDA_CHECK(kernels::scatter_add(src.dtype(), src.raw_data(), static_cast<const int64_t*>(d.get()),
                                        out.raw_data(), src.numel(), stream()));
   }

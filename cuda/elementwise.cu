@@ -14,6 +14,11 @@ __global__ void fill_kernel(T* p, int64_t n, T v) {
   DZ_GRID_LOOP(i, n) p[i] = v;
 }
 
+template <class T>
+__global__ void axpby_kernel(T a, const T* x, T b, T* y, int64_t n) {
+  DZ_GRID_LOOP(i, n) y[i] = a * x[i] + b * y[i];
+}
+
 template <class S, class D>
 __global__ void cast_kernel(const S* x, D* y, int64_t n) {
   DZ_GRID_LOOP(i, n) y[i] = static_cast<D>(x[i]);
@@ -163,6 +168,14 @@ cudaError_t binary(BinaryOp op, DType t, const void* a, const void* b, void* y, 
 #undef DZ_CASE
     }
     return cudaErrorInvalidValue;
+  });
+}
+
+cudaError_t axpby(DType t, double a, const void* x, double b, void* y, int64_t n, cudaStream_t s) {
+  return dispatch(t, [&](auto z) {
+    using T = decltype(z);
+    return launch(n, s, axpby_kernel<T>, static_cast<T>(a), static_cast<const T*>(x), static_cast<T>(b),
+                  static_cast<T*>(y), n);
   });
 }
 

@@ -66,17 +66,36 @@ void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensor
   state_ = std::move(loaded);
 }
 
-// ---- Update rules ----
+void Optimizer::axpby_owned(double a, const Tensor& x, double b, Tensor& y) {
+  if (!y.storage_unique()) y = y.clone();
+  ops::axpby(a, x, b, y);
+}
 
-void SGD::update_one(Parameter& p, const Tensor& g) { p.set_data(p.data() - lr * g); }
+void Optimizer::axpby_param(Parameter& p, double a, const Tensor& x, double b) {
+  const bool own = p.data().storage_unique();
+  Tensor data = own ? p.data() : p.data().clone();  // a handle to p's own storage writes into p
+  ops::axpby(a, x, b, data);
+  if (!own) p.set_data(data);
+}
+
+// ---- Update rules ----
+// Each pass below is one axpby: the state and the parameters are updated in place (the update
+// of a 1.8 M-parameter MLP went from four temporaries and passes per tensor to two passes).
+
+void SGD::update_one(Parameter& p, const Tensor& g) { axpby_param(p, -lr, g, 1.0); }
 
 MomentumSGD::MomentumSGD(const layers::Layer& model, MomentumOptions o) : Optimizer(model, o.lr), opt_(o) {}
 MomentumSGD::MomentumSGD(std::vector<Parameter> params, MomentumOptions o) : Optimizer(std::move(params), o.lr), opt_(o) {}
 
 void MomentumSGD::update_one(Parameter& p, const Tensor& g) {
   Tensor& v = state(p, 0);
-  v = opt_.momentum * v - lr * g;
-  p.set_data(opt_.nesterov ? p.data() + opt_.momentum * v - lr * g : p.data() + v);
+  axpby_owned(-lr, g, opt_.momentum, v);  // v = momentum v - lr g
+  if (opt_.nesterov) {
+    axpby_param(p, opt_.momentum, v, 1.0);
+    axpby_param(p, -lr, g, 1.0);
+  } else {
+    axpby_param(p, 1.0, v, 1.0);
+  }
 }
 
 AdaGrad::AdaGrad(const layers::Layer& model, AdaGradOptions o) : Optimizer(model, o.lr), opt_(o) {}
@@ -105,18 +124,18 @@ void Adam::update_one(Parameter& p, const Tensor& g) {
   Tensor &m = state(p, 0), &v = state(p, 1), &t = state(p, 2);
   t = t + 1.0;
   const double step = t.to_vector()[0];
-  m = m + (1 - opt_.beta1) * (g - m);
-  v = v + (1 - opt_.beta2) * (g * g - v);
+  axpby_owned(1 - opt_.beta1, g, opt_.beta1, m);  // m = beta1 m + (1 - beta1) g
+  axpby_owned(1 - opt_.beta2, g * g, opt_.beta2, v);
   const double fix1 = 1 - std::pow(opt_.beta1, step), fix2 = 1 - std::pow(opt_.beta2, step);
   // p -= lr * (m / fix1) / (sqrt(v / fix2) + eps)
-  p.set_data(p.data() - (lr / fix1) * m / (ops::sqrt(v * (1.0 / fix2)) + opt_.eps));
+  axpby_param(p, -lr / fix1, m / (ops::sqrt(v * (1.0 / fix2)) + opt_.eps), 1.0);
 }
 
 AdamW::AdamW(const layers::Layer& model, AdamOptions o) : Adam(model, o) {}
 AdamW::AdamW(std::vector<Parameter> params, AdamOptions o) : Adam(std::move(params), o) {}
 
 void AdamW::update_one(Parameter& p, const Tensor& g) {
-  if (opt_.weight_decay != 0) p.set_data(p.data() * (1.0 - lr * opt_.weight_decay));
+  if (opt_.weight_decay != 0) axpby_param(p, 0.0, p.data(), 1.0 - lr * opt_.weight_decay);
   Adam::update_one(p, g);
 }
 

@@ -39,6 +39,11 @@ class Optimizer {
   virtual void update_one(Parameter& p, const Tensor& grad) = 0;
   /// Per-parameter state slot i (zeros like p the first time); references stay valid.
   Tensor& state(const Parameter& p, size_t i);
+  /// y = a x + b y in one pass, in place unless another handle shares y's storage (then y becomes
+  /// a new tensor and that handle keeps the old values).
+  static void axpby_owned(double a, const Tensor& x, double b, Tensor& y);
+  /// p = a x + b p, the same rule for a parameter's data.
+  static void axpby_param(Parameter& p, double a, const Tensor& x, double b);
 
  private:
   std::vector<Parameter> current_params() const;

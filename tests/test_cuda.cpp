@@ -139,6 +139,13 @@ TEST(CudaTest, LargeReductionsBroadcastsAndProductsMatchTheCpu) {
   EXPECT_EQ(scaled_error(ops::transpose(dx, {3, 1, 0, 2}), ops::transpose(x, {3, 1, 0, 2})), 0.0);
   const Tensor A = Tensor::randn({8, 300, 200}), B = Tensor::randn({8, 200, 150});
   EXPECT_LT(scaled_error(ops::matmul(A.to(Device::CUDA), B.to(Device::CUDA)), ops::matmul(A, B)), 1e-4);
+  for (DType dt : {Float32, Float64}) {  // the optimizers' in-place update
+    Tensor y = x.to(dt), dy = dx.to(dt);
+    const Tensor g = ops::neg(x).to(dt);
+    ops::axpby(-0.1, g, 0.9, y);
+    ops::axpby(-0.1, g.to(Device::CUDA), 0.9, dy);
+    EXPECT_LT(scaled_error(dy, y), dt == Float32 ? 1e-6 : 1e-15);
+  }
 }
 
 // im2col and col2im on both devices: strides, dilation, padding, a rectangular kernel, rows

@@ -204,6 +204,33 @@ TEST(OpsTest, AnIndexHeldOnAnotherDeviceIsAClearError) {
   EXPECT_DZ_ERROR(ops::scatter_add(Tensor::ones({2}), on_gpu), HasSubstr("scatter_add"), HasSubstr("another device"));
 }
 
+TEST(OpsTest, AxpbyUpdatesInPlaceOnBothDtypes) {
+  for (DType dt : {Float32, Float64}) {
+    manual_seed(3);
+    const Tensor x = Tensor::randn({70001}).to(dt), y0 = Tensor::randn({70001}).to(dt);  // above one thread's grain
+    Tensor y = y0.clone();
+    const void* storage = y.raw_data();
+    ops::axpby(-0.25, x, 0.9, y);
+    EXPECT_EQ(y.raw_data(), storage);
+    EXPECT_TENSOR_NEAR(y, ops::add(ops::mul(ops::scalar_like(x, -0.25), x), ops::mul(ops::scalar_like(y0, 0.9), y0)),
+                       dt == Float32 ? 1e-6 : 1e-15);
+    ops::axpby(2.0, y, 0.5, y);  // x may be y: y = 2.5 y
+    EXPECT_NEAR(y.at({12345}), 2.5 * (-0.25 * x.at({12345}) + 0.9 * y0.at({12345})), dt == Float32 ? 1e-5 : 1e-14);
+  }
+  Tensor empty = Tensor::zeros({0, 3});
+  ops::axpby(1.0, Tensor::zeros({0, 3}), 1.0, empty);
+  EXPECT_EQ(empty.numel(), 0);
+}
+
+TEST(OpsTest, AxpbyRefusesMismatchedOperands) {
+  Tensor y = Tensor::zeros({2, 3});
+  EXPECT_DZ_ERROR(ops::axpby(1.0, Tensor::ones({3, 2}), 1.0, y), HasSubstr("axpby"), HasSubstr("(3, 2)"),
+                  HasSubstr("(2, 3)"));
+  EXPECT_DZ_ERROR(ops::axpby(1.0, Tensor::ones({2, 3}, Float64), 1.0, y), HasSubstr("axpby"), HasSubstr("dtype"));
+  Tensor undefined;
+  EXPECT_DZ_ERROR(ops::axpby(1.0, Tensor::ones({2, 3}), 1.0, undefined), HasSubstr("axpby"));
+}
+
 TEST(OpsTest, SoftmaxIsStableForLargeInputs) {
   Tensor x = T64({1000, 1001, 1002, -1000, 0, 1000}, {2, 3});
   Tensor s = ops::softmax(x, 1);

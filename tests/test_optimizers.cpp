@@ -60,6 +60,43 @@ TEST(OptimizerTest, AdamAdamWAdaGradAdaDelta) {
   EXPECT_NEAR(lin.W.item(), 1 - std::sqrt(1e-6 / (0.0125 + 1e-6)) * 0.5, 1e-15);
 }
 
+// The update writes a parameter's own storage in place; a tensor handle held elsewhere (a snapshot
+// of the weights, the optimizer's state_dict) keeps its values: the parameter then gets a new tensor.
+TEST(OptimizerTest, UpdatesInPlaceUnlessAnotherHandleSharesTheStorage) {
+  for (int kind = 0; kind < 3; ++kind) {
+    Parameter p(Tensor::from_vector({1.0, 2.0}, Float64), "p");
+    std::unique_ptr<O::Optimizer> opt;
+    if (kind == 0) opt = std::make_unique<O::SGD>(std::vector<Parameter>{p}, 0.1);
+    if (kind == 1) opt = std::make_unique<O::MomentumSGD>(std::vector<Parameter>{p}, O::MomentumOptions{.lr = 0.1});
+    if (kind == 2) opt = std::make_unique<O::Adam>(std::vector<Parameter>{p}, O::AdamOptions{.lr = 0.1});
+    auto step = [&] {
+      p.set_grad(Variable(Tensor::from_vector({0.5, -0.5}, Float64)));
+      opt->update();
+    };
+    step();
+    const void* storage = p.data().raw_data();
+    step();
+    EXPECT_EQ(p.data().raw_data(), storage) << "kind " << kind << ": an update nobody else sees runs in place";
+    const Tensor snapshot = p.data();
+    const std::vector<double> before = snapshot.to_vector();
+    step();
+    EXPECT_EQ(snapshot.to_vector(), before) << "kind " << kind << ": a held handle must keep its values";
+    EXPECT_NE(p.data().to_vector(), before);
+    if (kind != 1) continue;
+    layers::Linear lin(1, {.in_size = 1, .bias = false, .dtype = Float64});
+    lin.W.set_data(Tensor::from_vector({1.0}, {1, 1}, Float64));
+    O::MomentumSGD momentum(lin, {.lr = 0.1});
+    lin.W.set_grad(Variable(Tensor::from_vector({0.5}, {1, 1}, Float64)));
+    momentum.update();
+    const auto state = momentum.state_dict(lin);
+    ASSERT_EQ(state.size(), 1u);
+    const double v = state[0].second.item();
+    momentum.update();
+    EXPECT_EQ(state[0].second.item(), v) << "the state handed out by state_dict is a snapshot";
+    EXPECT_NEAR(momentum.state_dict(lin)[0].second.item(), 0.9 * v - 0.05, 1e-15);
+  }
+}
+
 TEST(OptimizerTest, Hooks) {
   OneParam a;
   O::SGD sgd({a.p}, 0.1);
