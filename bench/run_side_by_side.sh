@@ -27,13 +27,13 @@ batches=0
 [ "$smoke" = "--smoke" ] && batches=20
 echo "== peak RSS of one MNIST epoch (batch 64)"
 {
-  echo "| side | environment | batches | peak RSS (MiB) |"
-  echo "|---|---|---|---|"
+  echo "| side | environment | batches | peak RSS (MiB) | before the first batch | growth in the loop |"
+  echo "|---|---|---|---|---|---|"
   for side in dezero libtorch; do
-    IFS=, read -r s n mib < <("$exe" --rss-epoch "$side" --batches "$batches")
-    echo "| $s | default | $n | $mib |"
-    IFS=, read -r s n mib < <(env "${tuned[@]}" "$exe" --rss-epoch "$side" --batches "$batches")
-    echo "| $s | $tuned_name | $n | $mib |"
+    IFS=, read -r s n mib floor < <("$exe" --rss-epoch "$side" --batches "$batches")
+    echo "| $s | default | $n | $mib | $floor | $((mib - floor)) |"
+    IFS=, read -r s n mib floor < <(env "${tuned[@]}" "$exe" --rss-epoch "$side" --batches "$batches")
+    echo "| $s | $tuned_name | $n | $mib | $floor | $((mib - floor)) |"
   done
 } > "$out/rss.md"
 cat "$out/rss.md"
