@@ -179,8 +179,11 @@ void run_tile(int64_t kc, const float* a, const float* b, float* C, int64_t ldc,
 bool has_fast_sgemm() { return true; }
 
 bool prefer_fast_sgemm(int64_t M, int64_t N, int64_t K) {
+  // Measured (docs/PERFORMANCE.md, ninth session): below 32 columns the 32-wide register tile
+  // idles (Eigen 1.3-2.2x faster at N = 10-24); on one thread Eigen ties or wins below ~2^24
+  // multiply-adds (a grouped conv's per-sample products) and the packed kernel wins above.
   const bool multithreaded = !omp_in_parallel() && omp_get_max_threads() > 1;
-  return multithreaded || M * N * K >= (int64_t{1} << 27);
+  return N >= 32 && (multithreaded || M * N * K >= (int64_t{1} << 24));
 }
 
 PackedA::PackedA(int64_t M, int64_t K, float alpha, const float* A, int64_t lda, bool trans_a)

@@ -11,9 +11,9 @@ namespace dezero::cpu {
 /// True when this build has the AVX-512 kernel (compiled with -mavx512f, e.g. -march=native).
 bool has_fast_sgemm();
 
-/// Whether the packed kernel is the faster choice for this product: it wins when the product
-/// runs on several threads or is large (>= 512^3); Eigen's GEMM wins on small single-threaded
-/// products (docs/PERFORMANCE.md has the measurements).
+/// Whether the packed kernel is the faster choice for this product: it wins on 32 or more
+/// columns when the product runs on several threads or is large (>= 2^24 multiply-adds); Eigen's
+/// GEMM wins on narrow and on small single-threaded products (docs/PERFORMANCE.md).
 bool prefer_fast_sgemm(int64_t M, int64_t N, int64_t K);
 
 /// C = alpha * op(A) op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N. A is read as
