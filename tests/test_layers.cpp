@@ -76,6 +76,20 @@ TEST(LayerTest, TrainAndEvalModes) {
   (void)y_train;
 }
 
+// Built inside the library (compiled with -march=native): GCC 12.2's basic-block SLP once stored
+// pad (1, 1) for the pointwise convs' Conv2dOptions{.groups = g, .bias = false} on AVX-512 CPUs
+// of the Skylake-X line, so the flattened features were 64 x 8 x 8 instead of 64 x 7 x 7.
+TEST(ModelsTest, LibraryBuiltLayersKeepTheirOptions) {
+  manual_seed(0);
+  L::GroupedCNN grouped(4);
+  EXPECT_EQ(grouped(Variable(Tensor::randn({2, 1, 28, 28}))).shape(), (Shape{2, 10}));
+  std::vector<std::string> shapes;
+  for (const auto& [name, p] : grouped.named_params()) shapes.push_back(name + " " + to_string(p.shape()));
+  EXPECT_THAT(shapes, ::testing::Contains("net.5.W (64, 8, 1, 1)"));
+  EXPECT_THAT(shapes, ::testing::Contains("net.14.W (3136, 10)")) << "a pointwise conv was padded";
+  EXPECT_EQ(grouped.num_params(), (32 * 9 + 64) + (32 * 9 + 64 * 8 + 128) + (64 * 9 + 64 * 16 + 128) + (3136 * 10 + 10));
+}
+
 TEST(ModelsTest, ParameterCountsAndShapes) {
   manual_seed(0);
   const Variable x(Tensor::randn({2, 1, 28, 28}));
