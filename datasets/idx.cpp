@@ -75,6 +75,9 @@ std::vector<uint8_t> gunzip_idx(std::string_view in, uint32_t ndims, const std::
         throw;
       }
       header_known = true;
+      // The promised size at once (no doubling and its transient copies), but never more than
+      // deflate can produce from this input (at most 1032:1), so a lying header allocates nothing.
+      out.reserve(static_cast<size_t>(std::min<uint64_t>(limit, uint64_t{in.size()} * 1032 + header_size(ndims))));
       if (out.size() > limit) {
         error = fmt::format("holds more data than its header promises ({} bytes)", limit);
         break;
@@ -105,14 +108,24 @@ IdxArray parse_idx(std::string_view file_bytes, uint32_t ndims, const std::strin
   DZ_CHECK(ndims >= 1 && ndims <= 255, "IDX: {}: cannot read {} dimensions", name, ndims);
   const bool gzip = file_bytes.size() >= 2 && static_cast<uint8_t>(file_bytes[0]) == 0x1f &&
                     static_cast<uint8_t>(file_bytes[1]) == 0x8b;
-  std::vector<uint8_t> bytes;
-  if (gzip) bytes = gunzip_idx(file_bytes, ndims, name);
-  else bytes.assign(file_bytes.begin(), file_bytes.end());
+  // One copy of the data at a time: the inflated bytes lose their header in place and move out.
+  std::vector<uint8_t> inflated;
+  if (gzip) {
+    inflated = gunzip_idx(file_bytes, ndims, name);
+    file_bytes = {reinterpret_cast<const char*>(inflated.data()), inflated.size()};
+  }
+  const auto* d = reinterpret_cast<const uint8_t*>(file_bytes.data());
   IdxArray out;
-  const uint64_t want = promised_size(bytes.data(), bytes.size(), ndims, name, &out.dims);
-  DZ_CHECK(bytes.size() == want, "IDX: {}: header promises {} data bytes, file has {}", name,
-           want - header_size(ndims), bytes.size() - header_size(ndims));
-  out.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header_size(ndims)), bytes.end());
+  const uint64_t want = promised_size(d, file_bytes.size(), ndims, name, &out.dims);
+  DZ_CHECK(file_bytes.size() == want, "IDX: {}: header promises {} data bytes, file has {}", name,
+           want - header_size(ndims), file_bytes.size() - header_size(ndims));
+  const auto header = static_cast<std::ptrdiff_t>(header_size(ndims));
+  if (gzip) {
+    inflated.erase(inflated.begin(), inflated.begin() + header);
+    out.data = std::move(inflated);
+  } else {
+    out.data.assign(d + header, d + file_bytes.size());
+  }
   return out;
 }
 
