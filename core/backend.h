@@ -49,7 +49,8 @@ class Backend {
   virtual void unary(UnaryOp op, const Tensor& x, Tensor& out) = 0;
   /// out = op(a, b), a and b broadcast to out's shape (stride 0 on broadcast dimensions).
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) = 0;
-  /// y = a x + b y elementwise, in place (validated: one shape, dtype and device; x may be y).
+  /// y = a x + b y elementwise, in place (validated: one shape, dtype and device; x may be y); a
+  /// zero coefficient does not read its operand.
   virtual void axpby(double a, const Tensor& x, double b, Tensor& y) = 0;
   /// out (x's ndim, 1 on reduced axes) = op over the axes where out has size 1 and x does not.
   virtual void reduce(ReduceOp op, const Tensor& x, Tensor& out) = 0;

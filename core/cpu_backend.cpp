@@ -279,7 +279,12 @@ class CpuBackend final : public Backend {
       const T *px = x.data<T>(), ta = static_cast<T>(a), tb = static_cast<T>(b);
       T* py = y.data<T>();
       parallel_for(y.numel(), kGrain, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) py[i] = ta * px[i] + tb * py[i];
+        if (b == 0)  // as BLAS: a zero coefficient does not read its operand (no 0 * inf)
+          for (int64_t i = i0; i < i1; ++i) py[i] = ta * px[i];
+        else if (a == 0)
+          for (int64_t i = i0; i < i1; ++i) py[i] = tb * py[i];
+        else
+          for (int64_t i = i0; i < i1; ++i) py[i] = ta * px[i] + tb * py[i];
       });
     });
   }

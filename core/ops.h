@@ -49,7 +49,8 @@ Tensor pass_where_positive(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 /// A 0-d tensor holding value, with like's dtype and device (scalars take the tensor's dtype).
 Tensor scalar_like(const Tensor& like, double value);
-/// y = a x + b y in place (BLAS axpby; x and y of one shape, dtype and device; x may be y).
+/// y = a x + b y in place (BLAS axpby: x and y of one shape, dtype and device; x may be y; a
+/// zero a or b does not read its operand, so 0 * inf never makes a NaN).
 void axpby(double a, const Tensor& x, double b, Tensor& y);
 
 // ---- Reductions ----

@@ -16,7 +16,8 @@ __global__ void fill_kernel(T* p, int64_t n, T v) {
 
 template <class T>
 __global__ void axpby_kernel(T a, const T* x, T b, T* y, int64_t n) {
-  DZ_GRID_LOOP(i, n) y[i] = a * x[i] + b * y[i];
+  // As BLAS: a zero coefficient does not read its operand (no 0 * inf).
+  DZ_GRID_LOOP(i, n) y[i] = b == T(0) ? a * x[i] : a == T(0) ? b * y[i] : a * x[i] + b * y[i];
 }
 
 template <class S, class D>

@@ -44,7 +44,7 @@ cudaError_t unary(UnaryOp op, DType t, const void* x, void* y, int64_t n, cudaSt
 /// same: a, b and y have one shape (no broadcasting, ix unused).
 cudaError_t binary(BinaryOp op, DType t, const void* a, const void* b, void* y, int64_t n, bool same,
                    const Indexer& ix, cudaStream_t s);
-/// y = a x + b y in place (x may be y).
+/// y = a x + b y in place (x may be y; a zero coefficient does not read its operand).
 cudaError_t axpby(DType t, double a, const void* x, double b, void* y, int64_t n, cudaStream_t s);
 /// How many parts reduce() splits each of n_out reductions of n_red elements into (1: one pass).
 int64_t reduce_parts(int64_t n_out, int64_t n_red);

@@ -146,6 +146,9 @@ TEST(CudaTest, LargeReductionsBroadcastsAndProductsMatchTheCpu) {
     ops::axpby(-0.1, g.to(Device::CUDA), 0.9, dy);
     EXPECT_LT(scaled_error(dy, y), dt == Float32 ? 1e-6 : 1e-15);
   }
+  Tensor finite = Tensor::from_vector({1.0, -2.0}, Float64).to(Device::CUDA);
+  ops::axpby(0.0, Tensor::from_vector({INFINITY, NAN}, Float64).to(Device::CUDA), 3.0, finite);
+  EXPECT_EQ(finite.to_vector(), (std::vector<double>{3.0, -6.0})) << "a zero coefficient must not read its operand";
 }
 
 // im2col and col2im on both devices: strides, dilation, padding, a rectangular kernel, rows

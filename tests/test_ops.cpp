@@ -217,6 +217,14 @@ TEST(OpsTest, AxpbyUpdatesInPlaceOnBothDtypes) {
     ops::axpby(2.0, y, 0.5, y);  // x may be y: y = 2.5 y
     EXPECT_NEAR(y.at({12345}), 2.5 * (-0.25 * x.at({12345}) + 0.9 * y0.at({12345})), dt == Float32 ? 1e-5 : 1e-14);
   }
+  // A zero coefficient does not read its operand, as in BLAS: no 0 * inf = NaN.
+  Tensor finite = Tensor::from_vector({1.0, -2.0}, Float64);
+  const Tensor infinite = Tensor::from_vector({INFINITY, NAN}, Float64);
+  ops::axpby(0.0, infinite, 3.0, finite);
+  EXPECT_EQ(finite.to_vector(), (std::vector<double>{3.0, -6.0}));
+  Tensor poisoned = infinite.clone();
+  ops::axpby(0.5, finite, 0.0, poisoned);
+  EXPECT_EQ(poisoned.to_vector(), (std::vector<double>{1.5, -3.0}));
   Tensor empty = Tensor::zeros({0, 3});
   ops::axpby(1.0, Tensor::zeros({0, 3}), 1.0, empty);
   EXPECT_EQ(empty.numel(), 0);
