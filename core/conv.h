@@ -31,6 +31,11 @@ struct Conv2dGeometry {
   int64_t col_cols() const { return OH * OW; }
   /// A 1x1 window with stride 1 and no padding: the columns are the input itself.
   bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }
+  /// Every tap of every window lies inside the image (no padding and, in ceil mode, no window
+  /// running past the bottom or right edge): kernels may skip bounds checks.
+  bool windows_inside() const {
+    return PH == 0 && PW == 0 && (OH - 1) * SH + DH * (KH - 1) < H && (OW - 1) * SW + DW * (KW - 1) < W;
+  }
 };
 
 /// Output size of a convolution: (size + 2 pad - dilation (kernel - 1) - 1) / stride + 1.
@@ -43,6 +48,20 @@ int64_t deconv_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t
 /// fits the padded input; throws naming `op` and the shapes.
 Conv2dGeometry conv2d_geometry(const Shape& x_shape, Pair kernel, Pair stride, Pair pad,
                                Pair dilation, const char* op);
+
+/// Output size of a pooling window (PyTorch's rule): as conv_output_size, or rounded up in
+/// ceil mode, where a last window starting in the bottom or right padding is dropped.
+int64_t pool_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                         bool ceil_mode);
+
+/// conv2d_geometry for a pooling window: the output size in ceil mode as pool_output_size.
+Conv2dGeometry pool2d_geometry(const Shape& x_shape, Pair kernel, Pair stride, Pair pad, Pair dilation,
+                               bool ceil_mode, const char* op);
+
+/// Throws naming `op`, the first such output row or column and the geometry when a window lies
+/// wholly in the padding (possible with dilation): such a window has no element to take a
+/// maximum of or to average.
+void check_windows_reach_input(const Conv2dGeometry& g, const char* op);
 
 /// Bytes the column buffer of one conv on `device` may take before the batch is processed in chunks.
 void set_conv_workspace_limit(size_t bytes, Device device = Device::CPU);

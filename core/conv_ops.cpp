@@ -117,6 +117,52 @@ Conv2dGeometry conv2d_geometry(const Shape& x, Pair k, Pair s, Pair p, Pair d, c
   return g;
 }
 
+int64_t pool_output_size(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                         bool ceil_mode) {
+  const int64_t span = size + 2 * pad - dilation * (kernel - 1) - 1;  // >= 0: the kernel fits
+  if (!ceil_mode) return span / stride + 1;
+  int64_t out = (span + stride - 1) / stride + 1;
+  if ((out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+Conv2dGeometry pool2d_geometry(const Shape& x, Pair k, Pair s, Pair p, Pair d, bool ceil_mode, const char* op) {
+  Conv2dGeometry g = conv2d_geometry(x, k, s, p, d, op);
+  g.OH = pool_output_size(g.H, g.KH, g.SH, g.PH, g.DH, ceil_mode);
+  g.OW = pool_output_size(g.W, g.KW, g.SW, g.PW, g.DW, ceil_mode);
+  return g;
+}
+
+namespace {
+
+// The first output index along one axis whose window (out * stride - pad + k * dilation,
+// k < kernel) misses [0, size), or -1 when every window reaches the input.
+int64_t first_window_in_padding(int64_t out, int64_t size, int64_t kernel, int64_t stride, int64_t pad,
+                                int64_t dilation) {
+  for (int64_t o = 0; o < out; ++o) {
+    bool reaches = false;
+    for (int64_t k = 0; k < kernel && !reaches; ++k) {
+      const int64_t i = o * stride - pad + k * dilation;
+      reaches = i >= 0 && i < size;
+    }
+    if (!reaches) return o;
+  }
+  return -1;
+}
+
+}  // namespace
+
+void check_windows_reach_input(const Conv2dGeometry& g, const char* op) {
+  const int64_t row = first_window_in_padding(g.OH, g.H, g.KH, g.SH, g.PH, g.DH);
+  const int64_t column = first_window_in_padding(g.OW, g.W, g.KW, g.SW, g.PW, g.DW);
+  DZ_CHECK(row < 0 && column < 0,
+           "{}: the window of output {} {} lies wholly in the padding of x ({}, {}, {}, {}) with kernel ({}, {}), "
+           "stride ({}, {}), pad ({}, {}), dilation ({}, {}); every window must cover an input element (use less "
+           "padding or dilation)",
+           op, row >= 0 ? "row" : "column", row >= 0 ? row : column, g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW,
+           g.PH, g.PW, g.DH, g.DW);
+}
+
 namespace ops {
 
 Tensor im2col(const Tensor& x, const Conv2dGeometry& g) {
@@ -247,6 +293,8 @@ Tensor deconv2d(const Tensor& x, const Tensor& W, const Tensor& b, const Conv2dG
 Tensor max_pool2d(const Tensor& x, const Conv2dGeometry& g, ResolvedIndex& index) {
   DZ_CHECK(x.shape() == Shape({g.N, g.C, g.H, g.W}), "max_pool2d: x {} does not match the geometry's ({}, {}, {}, {})",
            to_string(x.shape()), g.N, g.C, g.H, g.W);
+  // On every device: a window with no input element would have no argmax to gather or scatter at.
+  check_windows_reach_input(g, "max_pool2d");
   index = ResolvedIndex{};
   index.x_shape = x.shape();
   index.out_shape = {g.N, g.C, g.OH, g.OW};

@@ -145,14 +145,14 @@ void col2im_kernel(const Tensor& col, const Conv2dGeometry& g, int64_t n0, int64
   });
 }
 
-// A window that can reach the padding: bounds checked per tap.
+// A window that can reach the padding (or, in ceil mode, past the edge): bounds checked per tap.
 template <class T>
 void max_pool_padded(const T* src, int64_t origin, const Conv2dGeometry& g, int64_t* out) {
   for (int64_t oh = 0; oh < g.OH; ++oh)
     for (int64_t ow = 0; ow < g.OW; ++ow) out[oh * g.OW + ow] = origin + window_argmax(src, g, oh, ow);
 }
 
-// Without padding every window lies inside the image: per output row, the first tap seeds a row
+// When every window lies inside the image (windows_inside()): per output row, the first tap seeds a row
 // of (value, offset) and each further tap is compared with it lane by lane (same order and
 // tie/NaN rule as above; the compiler vectorizes the selects). kSW > 0 fixes the stride.
 template <int kSW, class T>
@@ -277,7 +277,7 @@ void max_pool_kernel(const Tensor& x, const Conv2dGeometry& g, std::span<int64_t
   const T* px = x.data<T>();
   T* py = y.data<T>();
   const int64_t plane = g.H * g.W, L = g.OH * g.OW;
-  const bool padded = g.PH > 0 || g.PW > 0;
+  const bool padded = !g.windows_inside();
   parallel_for(g.N * g.C, std::max<int64_t>(1, kGrain / (L * g.KH * g.KW)), [&](int64_t b, int64_t e) {
     std::vector<T> best(static_cast<size_t>(g.OW));
     for (int64_t nc = b; nc < e; ++nc) {

@@ -3,6 +3,7 @@
 
 #include "core/function.h"
 #include "functions/functions.h"
+#include "functions/internal.h"
 
 namespace dezero::functions {
 namespace {
@@ -125,6 +126,31 @@ Conv2dGeometry conv_geometry(const Variable& x, const Variable& W, const Conv2dO
   return g;
 }
 
+// padding_mode and padding "same" as an explicit pad2d of x, leaving a conv with zero padding in
+// `inner`; symmetric zero padding stays in the conv itself (no copy of x).
+Variable padded_input(const Variable& x, const Variable& W, const Conv2dOptions& o, Conv2dOptions& inner,
+                      const char* op) {
+  DZ_CHECK(x.ndim() == 4, "{}: x must be (N, C, H, W); got {}", op, to_string(x.shape()));
+  DZ_CHECK(W.ndim() == 4, "{}: weight must be (OC, C/groups, KH, KW); got {}", op, to_string(W.shape()));
+  inner = o;
+  inner.same = false;
+  inner.padding_mode = PaddingMode::Zeros;
+  Padding2d p{o.pad.h, o.pad.h, o.pad.w, o.pad.w};
+  if (o.same) {
+    DZ_CHECK(o.stride == Pair(1), "{}: padding \"same\" needs stride 1; got ({}, {}) for x {}", op, o.stride.h,
+             o.stride.w, to_string(x.shape()));
+    DZ_CHECK(o.dilation.h >= 1 && o.dilation.w >= 1, "{}: dilation must be positive; got ({}, {})", op,
+             o.dilation.h, o.dilation.w);
+    const int64_t th = o.dilation.h * (W.size(2) - 1), tw = o.dilation.w * (W.size(3) - 1);
+    p = {th / 2, th - th / 2, tw / 2, tw - tw / 2};
+  }
+  DZ_CHECK(p.top >= 0 && p.left >= 0, "{}: pad must be non-negative; got ({}, {})", op, o.pad.h, o.pad.w);
+  inner.pad = {p.top, p.left};
+  if (o.padding_mode == PaddingMode::Zeros && p.top == p.bottom && p.left == p.right) return x;
+  inner.pad = 0;
+  return pad2d(x, p, o.padding_mode);
+}
+
 std::vector<Variable> with_bias(const Variable& x, const Variable& W, const Variable& b, int64_t out_channels,
                                 const char* op) {
   if (!b.defined()) return {x, W};
@@ -134,6 +160,8 @@ std::vector<Variable> with_bias(const Variable& x, const Variable& W, const Vari
 }
 
 }  // namespace
+
+Variable detail::im2col(const Variable& x, const Conv2dGeometry& g) { return call<Im2col>(x, g); }
 
 Variable im2col(const Variable& x, Pair kernel, const Im2colOptions& o) {
   const Conv2dGeometry g = conv2d_geometry(x.shape(), kernel, o.stride, o.pad, o.dilation, "im2col");
@@ -151,12 +179,16 @@ Variable col2im(const Variable& col, const Shape& input_shape, Pair kernel, cons
   return call<Col2im>(c, g);
 }
 
-Variable conv2d(const Variable& x, const Variable& W, const Variable& b, const Conv2dOptions& o) {
+Variable conv2d(const Variable& x_in, const Variable& W, const Variable& b, const Conv2dOptions& options) {
+  Conv2dOptions o;
+  const Variable x = padded_input(x_in, W, options, o, "conv2d");
   const Conv2dGeometry g = conv_geometry(x, W, o, "conv2d");
   return call<Conv2d>(with_bias(x, W, b, W.size(0), "conv2d"), g, o.groups);
 }
 
-Variable conv2d_simple(const Variable& x, const Variable& W, const Variable& b, const Conv2dOptions& o) {
+Variable conv2d_simple(const Variable& x_in, const Variable& W, const Variable& b, const Conv2dOptions& options) {
+  Conv2dOptions o;
+  const Variable x = padded_input(x_in, W, options, o, "conv2d_simple");
   const Conv2dGeometry g = conv_geometry(x, W, o, "conv2d_simple");
   const int64_t G = o.groups, OC = W.size(0), K = g.col_rows() / G, L = g.col_cols();
   const Variable col = im2col(x, {g.KH, g.KW}, {o.stride, o.pad, o.dilation});
@@ -186,27 +218,24 @@ Variable deconv2d(const Variable& x, const Variable& W, const Variable& b, const
                op.w < std::max(o.stride.w, o.dilation.w),
            "deconv2d: output padding ({}, {}) must be in [0, max(stride, dilation)) for x {} (or outsize is "
            "unreachable)", op.h, op.w, to_string(x.shape()));
-  // With stride 1 (and a dilated kernel) the output padding's rows or columns lie past any the conv
-  // geometry of this grid can reach: they are appended, holding only the bias. With a larger
-  // stride the geometry's rounding absorbs them.
-  const Pair appended{o.stride.h == 1 ? op.h : 0, o.stride.w == 1 ? op.w : 0};
-  const int64_t H = deconv_output_size(x.size(2), KH, o.stride.h, o.pad.h, o.dilation.h, op.h - appended.h);
-  const int64_t Wd = deconv_output_size(x.size(3), KW, o.stride.w, o.pad.w, o.dilation.w, op.w - appended.w);
+  // PyTorch's output is the full transposed convolution cropped by pad at the top and left and by
+  // pad - output_padding at the bottom and right. As the adjoint of the conv of that output size,
+  // the grid it maps back to has q = output_padding / stride more rows (and columns) than x:
+  // those are appended to x as zeros (their backward drops them), and the remainder
+  // output_padding - q stride (< stride) is absorbed by the conv geometry's rounding.
+  const int64_t H = deconv_output_size(x.size(2), KH, o.stride.h, o.pad.h, o.dilation.h, op.h);
+  const int64_t Wd = deconv_output_size(x.size(3), KW, o.stride.w, o.pad.w, o.dilation.w, op.w);
   DZ_CHECK(H >= 1 && Wd >= 1, "deconv2d: output size ({}, {}) is empty for x {} and weight {}", H, Wd,
            to_string(x.shape()), to_string(W.shape()));
   const Conv2dGeometry g = conv2d_geometry({x.size(0), OC, H, Wd}, {KH, KW}, o.stride, o.pad, o.dilation, "deconv2d");
-  DZ_ASSERT(g.OH == x.size(2) && g.OW == x.size(3), "deconv2d: geometry mismatch");
-  if (appended.h == 0 && appended.w == 0) return call<Deconv2d>(with_bias(x, W, b, OC, "deconv2d"), g, o.groups);
-  Variable y = call<Deconv2d>(with_bias(x, W, Variable(), OC, "deconv2d"), g, o.groups);
+  const Pair extra{op.h / o.stride.h, op.w / o.stride.w};
+  DZ_ASSERT(g.OH == x.size(2) + extra.h && g.OW == x.size(3) + extra.w, "deconv2d: geometry mismatch");
+  Variable grid = x;
   const DType dtype = x.data().dtype();
   const Device device = x.data().device();
-  if (appended.h > 0)
-    y = concat({y, Variable(Tensor::zeros({g.N, OC, appended.h, Wd}, dtype, device))}, 2);
-  if (appended.w > 0)
-    y = concat({y, Variable(Tensor::zeros({g.N, OC, H + appended.h, appended.w}, dtype, device))}, 3);
-  if (!b.defined()) return y;
-  with_bias(x, W, b, OC, "deconv2d");
-  return y + reshape(b, {1, OC, 1, 1});
+  if (extra.h > 0) grid = concat({grid, Variable(Tensor::zeros({g.N, x.size(1), extra.h, x.size(3)}, dtype, device))}, 2);
+  if (extra.w > 0) grid = concat({grid, Variable(Tensor::zeros({g.N, x.size(1), g.OH, extra.w}, dtype, device))}, 3);
+  return call<Deconv2d>(with_bias(grid, W, b, OC, "deconv2d"), g, o.groups);
 }
 
 }  // namespace dezero::functions

@@ -135,12 +135,26 @@ Variable im2col(const Variable& x, Pair kernel, const Im2colOptions& options = {
 Variable col2im(const Variable& col, const Shape& input_shape, Pair kernel,
                 const Im2colOptions& options = {});
 
+/// How pad2d (and a conv's padding) fills the border: PyTorch's padding_mode.
+enum class PaddingMode { Zeros, Reflect, Replicate, Circular };
+/// Rows added above and below, columns left and right.
+struct Padding2d {
+  int64_t top = 0, bottom = 0, left = 0, right = 0;
+};
+/// Pads the last two axes of x (..., H, W): zeros, a mirror without the edge (reflect, padding
+/// < the axis), copies of the edge (replicate) or the other side (circular, padding <= the
+/// axis); PyTorch's F.pad. Differentiable at any order.
+Variable pad2d(const Variable& x, Padding2d padding, PaddingMode mode = PaddingMode::Zeros);
+
 /// Options of conv2d / conv2d_simple.
 struct Conv2dOptions {
   Pair stride = 1;
   Pair pad = 0;
   Pair dilation = 1;
   int64_t groups = 1;
+  PaddingMode padding_mode = PaddingMode::Zeros;  // how the pad is filled
+  bool same = false;  // PyTorch's padding="same" (stride 1; pad is ignored): the output keeps the
+                      // input's size, an odd total padding putting the extra row/column last
 };
 /// y = conv(x, W) + b, the fused grouped GEMM path. x (N, C, H, W), W (OC, C/groups, KH, KW),
 /// b (OC) or undefined -> y (N, OC, OH, OW). Differentiable at any order.
@@ -170,12 +184,19 @@ Variable deconv2d(const Variable& x, const Variable& W, const Variable& b = Vari
 struct Pool2dOptions {
   std::optional<Pair> stride = std::nullopt;
   Pair pad = 0;
-  Pair dilation = 1;  // max_pool2d only
+  Pair dilation = 1;                               // max_pool2d only
+  bool ceil_mode = false;                          // round the output size up (a last window
+                                                   // starting in the bottom/right padding is dropped)
+  bool count_include_pad = true;                   // avg_pool2d: padding counts in the divisor
+  std::optional<int64_t> divisor_override = std::nullopt;  // avg_pool2d: divide every sum by this
 };
 /// Max over each window (padding never wins); the gradient goes to the first maximum.
-/// Differentiable at any order.  (N, C, H, W) -> (N, C, OH, OW)
+/// Differentiable at any order.  (N, C, H, W) -> (N, C, OH, OW). A window that lies wholly in
+/// the padding (possible with dilation) is an error (PyTorch gives -inf there).
 Variable max_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& options = {});
-/// Mean over each window, padding counted as zeros (PyTorch's count_include_pad = true).
+/// Mean over each window. As PyTorch: by default padding counts as zeros in the divisor but the
+/// part of a ceil-mode window past the padding does not; count_include_pad = false divides by
+/// the input elements only; divisor_override replaces the divisor.
 Variable avg_pool2d(const Variable& x, Pair kernel, const Pool2dOptions& options = {});
 /// Mean over H and W.  (N, C, H, W) -> (N, C, 1, 1)
 Variable global_avg_pool2d(const Variable& x);

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "core/conv.h"
 #include "core/index.h"
 #include "core/variable.h"
 
@@ -13,5 +14,8 @@ Variable gather(const Variable& x, std::shared_ptr<const ResolvedIndex> index);
 /// The scatter-add of gy into zeros of the index's x shape (GetItem's backward; its own backward
 /// is a GetItem).
 Variable scatter_add(const Variable& gy, std::shared_ptr<const ResolvedIndex> index);
+
+/// The differentiable im2col of an already validated geometry (pooling's ceil-mode output sizes).
+Variable im2col(const Variable& x, const Conv2dGeometry& g);
 
 }  // namespace dezero::functions::detail

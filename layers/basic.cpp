@@ -80,15 +80,19 @@ void Conv2d::init_weight(int64_t in_channels, DType dtype) {
 Variable Conv2d::forward(const Variable& x) {
   DZ_CHECK(x.ndim() == 4, "Conv2d: x must be (N, C, H, W); got {}", to_string(x.shape()));
   ensure_weight(x, x.size(1));
-  return functions::conv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups});
+  return functions::conv2d(x, W, b, {opt_.stride, opt_.pad, opt_.dilation, opt_.groups, opt_.padding_mode, opt_.same});
 }
 
 std::string Conv2d::name() const {
-  return fmt::format("Conv2d({} -> {}, kernel={}, stride={}, pad={}{}{})",
+  static constexpr const char* kModes[] = {"zeros", "reflect", "replicate", "circular"};
+  return fmt::format("Conv2d({} -> {}, kernel={}, stride={}, pad={}{}{}{})",
                      W.initialized() ? std::to_string(W.size(1) * opt_.groups) : "?", out_channels_,
-                     pair_text(kernel_), pair_text(opt_.stride), pair_text(opt_.pad),
+                     pair_text(kernel_), pair_text(opt_.stride), opt_.same ? "same" : pair_text(opt_.pad),
                      opt_.groups > 1 ? fmt::format(", groups={}", opt_.groups) : "",
-                     opt_.dilation == Pair(1) ? "" : ", dilation=" + pair_text(opt_.dilation));
+                     opt_.dilation == Pair(1) ? "" : ", dilation=" + pair_text(opt_.dilation),
+                     opt_.padding_mode == functions::PaddingMode::Zeros
+                         ? ""
+                         : fmt::format(", padding_mode={}", kModes[static_cast<int>(opt_.padding_mode)]));
 }
 
 // ---- Deconv2d ----

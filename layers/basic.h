@@ -55,6 +55,8 @@ struct Conv2dOptions {
   Pair pad = 0;
   Pair dilation = 1;
   int64_t groups = 1;
+  functions::PaddingMode padding_mode = functions::PaddingMode::Zeros;  // how the pad is filled
+  bool same = false;  // padding "same" (stride 1): the output keeps the input's size
   bool bias = true;
   int64_t in_channels = 0;  // 0: inferred from the first input
   DType dtype = Float32;

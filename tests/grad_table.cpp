@@ -139,6 +139,17 @@ const std::vector<GradCase> kGradCases = {
     {"max_pool2d_overlapping_padded", [](const Vars& v) { return F::max_pool2d(v[0], 3, {.stride = 2, .pad = 1}); }, {{1, 2, 5, 5}}},
     {"avg_pool2d", [](const Vars& v) { return F::avg_pool2d(v[0], 3, {.stride = 2, .pad = 1}); }, {{1, 2, 5, 6}}},
     {"global_avg_pool2d", unary(F::global_avg_pool2d), {{2, 3, 3, 4}}},
+    {"deconv2d_stride1_output_padding_pad", [](const Vars& v) { return F::deconv2d(v[0], v[1], v[2], {.pad = {1, 1}, .dilation = {2, 3}, .output_padding = {1, 2}}); }, {{1, 2, 3, 4}, {2, 2, 3, 2}, {2}}},
+    {"deconv2d_output_padding_past_stride", [](const Vars& v) { return F::deconv2d(v[0], v[1], v[2], {.stride = 2, .pad = 1, .dilation = 3, .output_padding = 2}); }, {{1, 2, 3, 3}, {2, 2, 2, 3}, {2}}},
+    {"max_pool2d_ceil_mode_dilated", [](const Vars& v) { return F::max_pool2d(v[0], {2, 3}, {.stride = 2, .pad = {1, 0}, .dilation = {2, 1}, .ceil_mode = true}); }, {{1, 2, 6, 7}}},
+    {"avg_pool2d_ceil_exclude_pad", [](const Vars& v) { return F::avg_pool2d(v[0], 3, {.stride = 2, .pad = 1, .ceil_mode = true, .count_include_pad = false}); }, {{1, 2, 6, 5}}},
+    {"avg_pool2d_divisor_override", [](const Vars& v) { return F::avg_pool2d(v[0], 2, {.stride = 1, .divisor_override = 3}); }, {{1, 2, 4, 3}}},
+    {"pad2d_zeros", [](const Vars& v) { return F::pad2d(v[0], {1, 0, 2, 1}); }, {{2, 2, 3, 3}}},
+    {"pad2d_reflect", [](const Vars& v) { return F::pad2d(v[0], {2, 1, 1, 3}, F::PaddingMode::Reflect); }, {{1, 2, 3, 4}}},
+    {"pad2d_replicate", [](const Vars& v) { return F::pad2d(v[0], {3, 1, 0, 2}, F::PaddingMode::Replicate); }, {{1, 2, 2, 3}}},
+    {"pad2d_circular", [](const Vars& v) { return F::pad2d(v[0], {2, 1, 3, 1}, F::PaddingMode::Circular); }, {{1, 1, 3, 3}}},
+    {"conv2d_padding_reflect", [](const Vars& v) { return F::conv2d(v[0], v[1], v[2], {.pad = {1, 2}, .padding_mode = F::PaddingMode::Reflect}); }, {{1, 2, 4, 4}, {3, 2, 3, 3}, {3}}},
+    {"conv2d_same_even_kernel_circular", [](const Vars& v) { return F::conv2d(v[0], v[1], {}, {.dilation = {1, 3}, .groups = 2, .padding_mode = F::PaddingMode::Circular, .same = true}); }, {{1, 4, 4, 5}, {2, 2, 2, 2}}},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "test_helpers.h"
 
 namespace F = dezero::functions;
+namespace L = dezero::layers;
 using namespace dezero;
 using ::testing::HasSubstr;
 using dezero::testing::T64;
@@ -102,9 +103,10 @@ TEST(ConvTest, DeconvIsTheAdjointOfConv) {
             (Shape{2, 4, 9, 8}));
 }
 
-// With stride 1 a dilated kernel allows output_padding (PyTorch: below max(stride, dilation)): the
-// extra row (stride 1 along H) lies past every input's reach and holds only the bias; along W
-// (stride 2) the padding is inside the conv geometry's rounding, as before.
+// With stride 1 a dilated kernel allows output_padding (PyTorch: below max(stride, dilation)): with
+// no pad the extra row (stride 1 along H) lies past every input's reach and holds only the bias;
+// along W (stride 2) the padding is inside the conv geometry's rounding. (With pad > 0 the extra
+// rows receive contributions: the PyTorch differential suite's cases.)
 TEST(ConvTest, TransposedConvOutputPaddingWithStrideOneHoldsTheBias) {
   manual_seed(3);
   const Variable x(Tensor::randn({2, 4, 5, 4}, Float64)), W(Tensor::randn({4, 3, 3, 3}, Float64));
@@ -123,6 +125,26 @@ TEST(ConvTest, TransposedConvOutputPaddingWithStrideOneHoldsTheBias) {
           const double expected = h < 9 ? want[((n * 3 + c) * 9 + h) * 12 + w] : bias[c];
           ASSERT_NEAR(got[((n * 3 + c) * 10 + h) * 12 + w], expected, 1e-12) << n << " " << c << " " << h << " " << w;
         }
+}
+
+// Output padding at or past the stride (legal when dilation > stride) and outsize requests that
+// need it: outsize gives the same tensor as the output padding it stands for.
+TEST(ConvTest, TransposedConvOutputPaddingPastTheStrideAndOutsize) {
+  manual_seed(19);
+  const Variable x(Tensor::randn({2, 2, 3, 3}, Float64)), W(Tensor::randn({2, 2, 3, 3}, Float64));
+  const Variable y = F::deconv2d(x, W, {}, {.stride = 2, .dilation = 3, .output_padding = 2});
+  ASSERT_EQ(y.shape(), (Shape{2, 2, 13, 13}));
+  const Variable z = F::deconv2d(x, W, {}, {.stride = 2, .dilation = 3, .outsize = Pair{13, 13}});
+  EXPECT_TENSOR_NEAR(z.data(), y.data(), 0);
+  const Variable x3(Tensor::randn({1, 3, 3, 3}, Float64)), W3(Tensor::randn({3, 1, 2, 2}, Float64));
+  EXPECT_EQ(F::deconv2d(x3, W3, {}, {.stride = 3, .pad = 1, .dilation = 4, .groups = 3, .outsize = Pair{12, 12}}).shape(),
+            (Shape{1, 3, 12, 12}));
+  // Stride 1, pad > 0: the output padding is not all bias (PyTorch crops the full transposed conv).
+  const Variable x4(Tensor::randn({2, 6, 5, 4}, Float64)), W4(Tensor::randn({6, 1, 4, 1}, Float64));
+  EXPECT_EQ(F::deconv2d(x4, W4, {}, {.pad = {1, 2}, .dilation = {2, 3}, .groups = 3, .output_padding = {0, 1}}).shape(),
+            (Shape{2, 3, 9, 1}));
+  EXPECT_DZ_ERROR(F::deconv2d(x, W, {}, {.stride = 2, .dilation = 3, .outsize = Pair{14, 13}}), HasSubstr("deconv2d"),
+                  HasSubstr("output padding (3, 2)"));
 }
 
 // max |a - b| / max |b|
@@ -213,6 +235,81 @@ TEST(ConvTest, BadInputNamesTheOpAndShapes) {
   EXPECT_DZ_ERROR(F::avg_pool2d(x, 3, {.dilation = 2}), HasSubstr("avg_pool2d"), HasSubstr("dilation"));
   EXPECT_DZ_ERROR(F::max_pool2d(x, 9), HasSubstr("larger than the padded input"));
   EXPECT_DZ_ERROR(F::col2im(Variable(Tensor::zeros({2, 5, 4})), {2, 1, 4, 4}, 2), HasSubstr("col2im"), HasSubstr("(2, 5, 4)"));
+  // PyTorch's remaining options
+  const Variable w3(Tensor::zeros({4, 6, 3, 3}));
+  EXPECT_DZ_ERROR(F::conv2d(x, w3, {}, {.stride = 2, .same = true}), HasSubstr("conv2d"), HasSubstr("same"),
+                  HasSubstr("stride 1"), HasSubstr("(2, 6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::conv2d(x, w3, {}, {.pad = 8, .padding_mode = F::PaddingMode::Reflect}), HasSubstr("reflect"),
+                  HasSubstr("(2, 6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::pad2d(x, {0, 0, 9, 0}, F::PaddingMode::Circular), HasSubstr("pad2d"), HasSubstr("circular"),
+                  HasSubstr("(2, 6, 8, 8)"));
+  EXPECT_DZ_ERROR(F::pad2d(x, {-1, 0, 0, 0}), HasSubstr("pad2d"), HasSubstr("non-negative"));
+  EXPECT_DZ_ERROR(F::pad2d(Variable(Tensor::zeros({4})), {1, 1, 1, 1}), HasSubstr("pad2d"), HasSubstr("(4,)"));
+  EXPECT_DZ_ERROR(F::pad2d(Variable(Tensor::zeros({1, 0, 3})), {1, 0, 0, 0}, F::PaddingMode::Replicate),
+                  HasSubstr("pad2d"), HasSubstr("empty"));
+  EXPECT_DZ_ERROR(F::avg_pool2d(x, 2, {.divisor_override = 0}), HasSubstr("avg_pool2d"), HasSubstr("divisor_override"));
+  EXPECT_DZ_ERROR(F::max_pool2d(x, 2, {.count_include_pad = false}), HasSubstr("max_pool2d"),
+                  HasSubstr("avg_pool2d options"));
+}
+
+// A dilated window can lie wholly in the padding (PyTorch then gives -inf and routes the gradient
+// into the neighbouring channel). dezero-cpp refuses the geometry with a clear error, in the
+// function and in the tensor op that every device's kernel sits behind.
+TEST(PoolingTest, AWindowWhollyInThePaddingIsAClearError) {
+  const Variable x(Tensor::randn({1, 2, 2, 1}));
+  EXPECT_DZ_ERROR(F::max_pool2d(x, {2, 1}, {.stride = 1, .pad = {1, 0}, .dilation = {3, 1}}), HasSubstr("max_pool2d"),
+                  HasSubstr("output row 0"), HasSubstr("wholly in the padding"), HasSubstr("(1, 2, 2, 1)"),
+                  HasSubstr("dilation (3, 1)"));
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), {2, 1}, 1, {1, 0}, {3, 1}, "test");
+  ResolvedIndex index;
+  EXPECT_DZ_ERROR(ops::max_pool2d(x.data(), g, index), HasSubstr("max_pool2d"), HasSubstr("wholly in the padding"));
+  // Along W: kernel 2, dilation 4, pad 2 -> column windows with taps (-2, 2), (-1, 3), (0, 4), ...
+  // Each reaches an input column when W = 5; with W = 2, window 0's taps -2 and 2 both miss.
+  EXPECT_NO_THROW(F::max_pool2d(Variable(Tensor::randn({1, 1, 3, 5})), {1, 2}, {.stride = 1, .pad = {0, 2}, .dilation = {1, 4}}));
+  EXPECT_DZ_ERROR(F::max_pool2d(Variable(Tensor::randn({1, 1, 3, 2})), {1, 2}, {.stride = 1, .pad = {0, 2}, .dilation = {1, 4}}),
+                  HasSubstr("output column 0"));
+}
+
+// Ceil mode, count_include_pad and divisor_override, worked by hand on the 4x4 image 1..16.
+TEST(PoolingTest, CeilModeAndDivisorsFollowPyTorch) {
+  const Variable x = image_1_to_16();
+  // kernel 3, stride 2: floor -> 1x1, ceil -> 2x2 (the last window runs past the edge).
+  EXPECT_TENSOR_NEAR(F::max_pool2d(x, 3, {.stride = 2, .ceil_mode = true}).data(), T64({11, 12, 15, 16}, {1, 1, 2, 2}), 0);
+  // Average of the clipped windows: PyTorch divides by the part inside the (padded) input.
+  EXPECT_TENSOR_NEAR(F::avg_pool2d(x, 3, {.stride = 2, .ceil_mode = true}).data(),
+                     T64({6, 7.5, 12, 13.5}, {1, 1, 2, 2}), 1e-15);
+  // pad 1, kernel 2, stride 2: every window has one padded row or column at the border.
+  EXPECT_TENSOR_NEAR(F::avg_pool2d(x, 2, {.stride = 2, .pad = 1, .count_include_pad = false}).data(),
+                     T64({1, 2.5, 4, 7, 8.5, 10, 13, 14.5, 16}, {1, 1, 3, 3}), 1e-15);
+  EXPECT_TENSOR_NEAR(F::avg_pool2d(x, 2, {.divisor_override = 2}).data(), T64({7, 11, 23, 27}, {1, 1, 2, 2}), 1e-15);
+  // A last window that would start in the bottom/right padding is dropped: 4 wide, kernel 2,
+  // stride 3, pad 1 -> ceil((4 + 2 - 2) / 3) + 1 = 3, but window 2 starts at 2 * 3 - 1 = 5 > W: 2.
+  EXPECT_EQ(F::max_pool2d(Variable(Tensor::zeros({1, 1, 4, 4})), 2, {.stride = 3, .pad = 1, .ceil_mode = true}).shape(),
+            (Shape{1, 1, 2, 2}));
+}
+
+// Reflect, replicate and circular padding of a 3x3 image 1..9, and conv2d's padding "same" with
+// an even kernel (the extra row and column go last, as in PyTorch).
+TEST(ConvTest, PaddingModesAndSamePadding) {
+  const Variable x(T64({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}));
+  EXPECT_TENSOR_NEAR(F::pad2d(x, {1, 0, 0, 1}, F::PaddingMode::Reflect).data(),
+                     T64({4, 5, 6, 5, 1, 2, 3, 2, 4, 5, 6, 5, 7, 8, 9, 8}, {1, 1, 4, 4}), 0);
+  EXPECT_TENSOR_NEAR(F::pad2d(x, {0, 1, 1, 0}, F::PaddingMode::Replicate).data(),
+                     T64({1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 7, 7, 8, 9}, {1, 1, 4, 4}), 0);
+  EXPECT_TENSOR_NEAR(F::pad2d(x, {1, 0, 1, 0}, F::PaddingMode::Circular).data(),
+                     T64({9, 7, 8, 9, 3, 1, 2, 3, 6, 4, 5, 6, 9, 7, 8, 9}, {1, 1, 4, 4}), 0);
+  EXPECT_TENSOR_NEAR(F::pad2d(x, {0, 1, 0, 1}).data(), T64({1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0}, {1, 1, 4, 4}), 0);
+  // A 2x2 kernel of ones with "same": each output sums its 2x2 block down and right, zeros past the edge.
+  const Variable ones(Tensor::ones({1, 1, 2, 2}, Float64));
+  EXPECT_TENSOR_NEAR(F::conv2d(x, ones, {}, {.same = true}).data(), T64({12, 16, 9, 24, 28, 15, 15, 17, 9}, {1, 1, 3, 3}), 0);
+  EXPECT_EQ(F::conv2d(Variable(Tensor::zeros({2, 3, 7, 6})), Variable(Tensor::zeros({4, 3, 4, 3})), {},
+                      {.dilation = {2, 3}, .same = true}).shape(),
+            (Shape{2, 4, 7, 6}));
+  // Conv2d the layer passes the mode through and names it.
+  L::Conv2d conv(2, 3, {.padding_mode = F::PaddingMode::Circular, .same = true, .in_channels = 1, .dtype = Float64});
+  EXPECT_EQ(conv.forward(x).shape(), (Shape{1, 2, 3, 3}));
+  EXPECT_THAT(conv.name(), HasSubstr("pad=same"));
+  EXPECT_THAT(conv.name(), HasSubstr("padding_mode=circular"));
 }
 
 TEST(PoolingTest, MaxAndAveragePoolingValues) {
@@ -446,9 +543,11 @@ TEST(ConvTest, WeightGradientsOfA3x3KernelIgnoreLanesPastTheRow) {
 // stride and dilation, padded) against a direct loop: the first maximum of each window wins, NaN
 // beats numbers; the values are those at the offsets. 37 columns: a 2x2 pool's 18 outputs per row are a full vector step and a tail.
 TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
-  struct Case { Pair k, s, p, d; };
+  struct Case { Pair k, s, p, d; bool ceil = false; };
   const Case cases[] = {{2, 2, 0, 1}, {3, 1, 0, 1}, {3, 2, 0, 1}, {2, 1, 0, 2}, {3, 3, 0, 1}, {{2, 3}, {1, 2}, 0, 1},
-                        {3, 2, 1, 1}, {2, 2, 1, 1}, {{3, 2}, {2, 1}, {1, 0}, {1, 2}}, {2, 2, 0, 2}};
+                        {3, 2, 1, 1}, {2, 2, 1, 1}, {{3, 2}, {2, 1}, {1, 0}, {1, 2}}, {2, 2, 0, 2},
+                        // ceil mode: last windows running past the bottom/right edge, with and without padding
+                        {2, 2, 0, 1, true}, {3, 2, 0, 1, true}, {{2, 3}, {2, 3}, 0, {1, 2}, true}, {3, 2, 1, 1, true}};
   for (DType dtype : {Float32, Float64}) {
     // Values from a small set (many ties) and a few NaNs.
     std::vector<double> values(2 * 3 * 9 * 37);
@@ -457,7 +556,7 @@ TEST(PoolingTest, MaxPoolArgmaxMatchesADirectLoopOnEveryPath) {
     const Tensor x = Tensor::from_vector(values).reshape({2, 3, 9, 37}).to(dtype);
     const std::vector<double>& v = values;
     for (const Case& c : cases) {
-      const Conv2dGeometry g = conv2d_geometry(x.shape(), c.k, c.s, c.p, c.d, "test");
+      const Conv2dGeometry g = pool2d_geometry(x.shape(), c.k, c.s, c.p, c.d, c.ceil, "test");
       ResolvedIndex index;
       const Tensor y = ops::max_pool2d(x, g, index);
       const Offsets& got = index.offsets;
