@@ -23,6 +23,10 @@ void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh
                        int64_t r0, int64_t r1) {
   const int64_t shift = kh * g.DH - g.PH;  // ih = oh + shift
   const int64_t oh0 = std::clamp<int64_t>(-shift, r0, r1), oh1 = std::clamp<int64_t>(g.H - shift, oh0, r1);
+  if (lo >= hi) {  // the tap lies left or right of the image for every output column
+    std::fill(dst, dst + (r1 - r0) * g.OW, T(0));
+    return;
+  }
   std::fill(dst, dst + (oh0 - r0) * g.OW, T(0));
   std::fill(dst + (oh1 - r0) * g.OW, dst + (r1 - r0) * g.OW, T(0));
   if (oh1 == oh0) return;
@@ -30,9 +34,10 @@ void copy_shifted_rows(const T* src, T* dst, const Conv2dGeometry& g, int64_t kh
   // Elements [lo, hi) of each row are in range; the run may start before src or end after it
   // only in the wrapped parts, which are clipped here and zeroed below.
   const int64_t first = (oh0 + shift) * g.W + offset, count = (oh1 - oh0) * g.W;
-  const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
+  const int64_t skip = std::clamp<int64_t>(-first, 0, count);
+  const int64_t end = std::clamp<int64_t>(g.H * g.W - first, skip, count);
   T* out = dst + (oh0 - r0) * g.OW;
-  std::memcpy(out + skip, src + first + skip, (end - skip) * sizeof(T));
+  if (end > skip) std::memcpy(out + skip, src + first + skip, (end - skip) * sizeof(T));
   std::fill(out, out + skip, T(0));
   std::fill(out + end, out + count, T(0));
   if (lo == 0 && hi == g.OW) return;
@@ -91,7 +96,9 @@ void add_shifted_rows(const T* __restrict src, T* __restrict dst, const T* __res
   const int64_t shift = kh * g.DH - g.PH;
   const int64_t oh0 = std::clamp<int64_t>(-shift, r0, r1), oh1 = std::clamp<int64_t>(g.H - shift, oh0, r1);
   const int64_t first = (oh0 + shift) * g.W + kw * g.DW - g.PW, count = (oh1 - oh0) * g.W;
-  const int64_t skip = std::max<int64_t>(0, -first), end = std::min(count, g.H * g.W - first);
+  const int64_t skip = std::clamp<int64_t>(-first, 0, count);
+  const int64_t end = std::clamp<int64_t>(g.H * g.W - first, skip, count);
+  if (end <= skip) return;  // no tap of this (kh, kw) lands in the image
   const T* in = src + (oh0 - r0) * g.OW + skip;
   const T* k = keep + skip;  // the same flags in every row
   T* out = dst + first + skip;

@@ -76,3 +76,9 @@ put("idx", "images.idx3.gz", gzip.compress(idx_bytes(images), mtime=0))
 put("idx", "labels.idx1.gz", gzip.compress(idx_bytes(labels), mtime=0))
 put("idx", "two_members.idx1.gz", gzip.compress(idx_bytes(labels)[:6], mtime=0) +
     gzip.compress(idx_bytes(labels)[6:], mtime=0))
+
+# conv_ops: the first byte picks the op (0 conv2d, 1 deconv2d, 2 max_pool2d, 3 avg_pool2d,
+# 4 pad2d), each later byte one parameter (taken modulo its range, see fuzz_conv_ops.cpp).
+for op, name in enumerate(["conv2d", "deconv2d", "max_pool2d", "avg_pool2d", "pad2d"]):
+    for variant in range(3):
+        put("conv_ops", f"{name}_{variant}", bytes([op]) + rng.integers(0, 256, size=48, dtype=np.uint8).tobytes())

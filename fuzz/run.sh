@@ -10,7 +10,7 @@ build="${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}"
 seconds="${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}"
 shift 2
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(idx npy safetensors)
+[ ${#targets[@]} -eq 0 ] && targets=(idx npy safetensors conv_ops)
 mkdir -p "$build/fuzz-findings"
 for t in "${targets[@]}"; do
   mkdir -p "$build/fuzz-corpus/$t"

@@ -334,7 +334,9 @@ TEST(PoolingTest, MaxAndAveragePoolingValues) {
 TEST(ConvTest, Im2colAndCol2imMatchDirectLoops) {
   struct Case { Pair k, s, p, d; };
   const Case cases[] = {{3, 1, 1, 1}, {3, 1, 2, 2}, {{3, 1}, 1, {0, 0}, 1}, {{1, 3}, 1, {2, 1}, 1}, {3, 2, 1, 1},
-                        {{2, 3}, {1, 1}, {0, 2}, {1, 2}}, {5, 1, 2, 1}, {3, 1, 3, 1}, {{3, 3}, {2, 1}, 1, 1}};
+                        {{2, 3}, {1, 1}, {0, 2}, {1, 2}}, {5, 1, 2, 1}, {3, 1, 3, 1}, {{3, 3}, {2, 1}, 1, 1},
+                        // same width with taps wholly left or right of the image (found by fuzz_conv_ops)
+                        {{1, 3}, 1, {0, 7}, {1, 7}}, {{2, 3}, 1, {0, 7}, {4, 7}}, {{5, 5}, 1, {6, 6}, {3, 3}}};
   std::vector<double> values(2 * 3 * 5 * 6);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i) + 1;
   const Tensor x = Tensor::from_vector(values, Float64).reshape({2, 3, 5, 6});
