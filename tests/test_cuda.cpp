@@ -7,6 +7,7 @@
 //   - transfers and the caching allocator.
 
 #include <cmath>
+#include <functional>
 
 #include "core/backend.h"
 #include "grad_table.h"
@@ -42,6 +43,52 @@ TEST(CudaTest, WithoutAGpuCudaTensorsAreAClearError) {
   if (cuda::is_available()) GTEST_SKIP() << "a GPU is present";
   EXPECT_DZ_ERROR(Tensor::zeros({2}, Float32, Device::CUDA), HasSubstr("cuda"));
   EXPECT_DZ_ERROR(Tensor::ones({2}).to(Device::CUDA), HasSubstr("cuda"));
+}
+
+// Issue 19's configurations on the GPU: a max-pool window wholly in the padding is the same clear
+// error as on the CPU (the check sits in ops::max_pool2d, before the kernel); ceil-mode pooling
+// (windows past the edge), avg_pool2d's divisors, the padding modes and the deconv output
+// paddings that used to be wrong match the CPU in value and gradient.
+TEST(CudaTest, PoolingOptionsPaddingModesAndOutputPaddingMatchTheCpu) {
+  SKIP_WITHOUT_GPU();
+  const Variable bad(Tensor::randn({1, 2, 2, 1}).to(Device::CUDA));
+  EXPECT_DZ_ERROR(F::max_pool2d(bad, {2, 1}, {.stride = 1, .pad = {1, 0}, .dilation = {3, 1}}),
+                  HasSubstr("wholly in the padding"));
+  manual_seed(19);
+  using Op = std::function<Variable(const std::vector<Variable>&)>;
+  struct Case {
+    const char* name;
+    Op f;
+    std::vector<Shape> shapes;
+  };
+  const Case cases[] = {
+      {"max_pool ceil", [](const auto& v) { return F::max_pool2d(v[0], 3, {.stride = 2, .ceil_mode = true}); }, {{2, 3, 8, 9}}},
+      {"avg_pool ceil exclude pad", [](const auto& v) { return F::avg_pool2d(v[0], 3, {.stride = 2, .pad = 1, .ceil_mode = true, .count_include_pad = false}); }, {{2, 3, 8, 9}}},
+      {"avg_pool divisor", [](const auto& v) { return F::avg_pool2d(v[0], 2, {.divisor_override = 3}); }, {{2, 3, 8, 9}}},
+      {"conv reflect", [](const auto& v) { return F::conv2d(v[0], v[1], {}, {.pad = 2, .padding_mode = F::PaddingMode::Reflect}); }, {{2, 3, 7, 6}, {4, 3, 3, 3}}},
+      {"conv same circular", [](const auto& v) { return F::conv2d(v[0], v[1], {}, {.dilation = 2, .padding_mode = F::PaddingMode::Circular, .same = true}); }, {{2, 3, 7, 6}, {4, 3, 2, 3}}},
+      {"pad replicate", [](const auto& v) { return F::pad2d(v[0], {2, 0, 1, 3}, F::PaddingMode::Replicate); }, {{2, 3, 4, 5}}},
+      {"deconv stride 1 outpad pad", [](const auto& v) { return F::deconv2d(v[0], v[1], {}, {.pad = 1, .dilation = {2, 3}, .output_padding = {1, 2}}); }, {{2, 2, 4, 5}, {2, 3, 3, 3}}},
+      {"deconv outpad past stride", [](const auto& v) { return F::deconv2d(v[0], v[1], {}, {.stride = 2, .dilation = 3, .output_padding = 2}); }, {{2, 2, 3, 3}, {2, 2, 3, 3}}},
+  };
+  for (const Case& c : cases)
+    for (DType dt : {Float64, Float32}) {
+      std::vector<Tensor> host;
+      for (const Shape& s : c.shapes) host.push_back(Tensor::randn(s, dt));
+      auto run = [&](Device device) {
+        std::vector<Variable> in;
+        for (const Tensor& t : host) in.emplace_back(t.to(device));
+        const Variable y = c.f(in);
+        std::vector<Tensor> out{y.data()};
+        for (const Variable& g : dezero::grad({F::sum(F::square(y))}, in)) out.push_back(g.data());
+        return out;
+      };
+      const auto cpu = run(Device::CPU), gpu = run(Device::CUDA);
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        ASSERT_EQ(gpu[i].shape(), cpu[i].shape()) << c.name << " " << i;
+        EXPECT_LT(scaled_error(gpu[i], cpu[i]), dt == Float64 ? 1e-10 : 1e-4) << c.name << " output " << i;
+      }
+    }
 }
 
 TEST(CudaTest, TransfersRoundTripBitForBit) {
