@@ -127,6 +127,10 @@ Variable ones_like(const Variable& v) {
 
 void Variable::backward(bool retain_grad, bool create_graph) const {
   DZ_CHECK(defined(), "backward: the Variable is undefined");
+  DZ_CHECK(requires_grad(),
+           "backward: this {} Variable does not require grad (it was computed under NoGradGuard, from constants "
+           "only, or is a constant): there is no graph to differentiate",
+           to_string(shape()));
   Engine engine(retain_grad, create_graph);
   engine.run({*this}, {ones_like(*this)});
 }
@@ -160,6 +164,12 @@ std::vector<Variable> grad(const std::vector<Variable>& outputs, const std::vect
   std::vector<Variable> result;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Variable g = engine.collected(inputs[i]);
+    for (size_t j = 0; j < outputs.size() && !g.defined() && !allow_unused; ++j)
+      DZ_CHECK(outputs[j].requires_grad(),
+               "grad: output {} {} does not require grad, so input {} {} is not reachable: it is a gradient "
+               "computed without create_graph = true (pass it to the first grad/backward), or was computed under "
+               "NoGradGuard or from constants only",
+               j, to_string(outputs[j].shape()), i, to_string(inputs[i].shape()));
     DZ_CHECK(g.defined() || allow_unused,
              "grad: input {} {} is not reachable from the outputs (pass allow_unused = true)", i,
              to_string(inputs[i].shape()));

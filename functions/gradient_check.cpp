@@ -137,6 +137,13 @@ GradCheckReport gradgrad_check(const GradCheckFunction& f, const std::vector<Var
 
 GradCheckReport gradgrad_check(const GradCheckFunction& f, const std::vector<Tensor>& inputs,
                                const GradCheckOptions& o) {
+  // A wrong first derivative can have a consistent second one (2 x^2 for 3 x^2 differentiates
+  // "right"): the first order is checked first, and its failure is the report.
+  GradCheckReport first = gradient_check(f, inputs, o);
+  if (!first.ok) {
+    first.message = "the first-order check failed, so the second-order check was not run: " + first.message;
+    return first;
+  }
   // The output gradient r becomes an extra (last) input, so d/dr checks the backward's
   // dependence on gy; each first-order gradient is projected on its own fixed s_i.
   std::vector<Tensor> extended;

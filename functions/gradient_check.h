@@ -47,6 +47,8 @@ GradCheckReport gradient_check(const GradCheckFunction& f, const std::vector<Ten
 
 /// Checks the second derivatives: gradient_check of x, r -> sum_i <d sum(f(x) r)/dx_i, s_i>
 /// (backward recorded with create_graph), so both x and the output gradient r are exercised.
+/// Runs gradient_check first: a wrong first derivative is reported as that (order 1), never
+/// passed over by a second derivative consistent with it.
 GradCheckReport gradgrad_check(const GradCheckFunction& f, const std::vector<Variable>& inputs,
                                const GradCheckOptions& options = {});
 GradCheckReport gradgrad_check(const GradCheckFunction& f, const std::vector<Tensor>& inputs,

@@ -81,6 +81,25 @@ TEST(EngineTest, NoGradGuardRecordsNoGraph) {
   EXPECT_EQ(y.generation(), 1);
 }
 
+// PyTorch: "element 0 of tensors does not require grad". A backward with no graph behind it is
+// an error, not a silent no-op; grad of a gradient taken without create_graph says what to pass.
+TEST(EngineTest, BackwardWithoutAGraphIsAClearError) {
+  Variable x(Tensor::ones({2, 3}, Float64));
+  Variable y;
+  {
+    NoGradGuard no_grad;
+    y = F::sum(F::square(x));
+  }
+  EXPECT_DZ_ERROR(y.backward(), ::testing::HasSubstr("backward"), ::testing::HasSubstr("does not require grad"),
+                  ::testing::HasSubstr("NoGradGuard"));
+  EXPECT_FALSE(x.grad().defined());
+  EXPECT_DZ_ERROR(F::exp(Variable::constant(Tensor::ones({2}))).backward(), ::testing::HasSubstr("does not require grad"));
+  const Variable gx = dezero::grad({F::sum(F::pow(x, 3.0))}, {x})[0];  // no create_graph
+  EXPECT_DZ_ERROR(dezero::grad({F::sum(gx)}, {x}), ::testing::HasSubstr("create_graph = true"),
+                  ::testing::HasSubstr("output 0 () does not require grad"));
+  EXPECT_DZ_ERROR(F::sum(gx).backward(), ::testing::HasSubstr("does not require grad"));
+}
+
 TEST(EngineTest, ConstantsGetNoGradientAndRecordNoGraph) {
   Variable c = Variable::constant(Tensor::ones({2}, Float64));
   Variable y = F::exp(c);

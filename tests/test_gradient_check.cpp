@@ -76,6 +76,20 @@ TEST(GradientCheckTest, RefusesVacuousAllZeroGradients) {
   EXPECT_TRUE(gradient_check(flat, negative, allow).ok);
 }
 
+// A wrong first derivative whose own derivative is consistent with it (2 x^2 for 3 x^2
+// differentiates to 4 x, which the second-order check alone accepts) fails gradgrad_check too:
+// it runs the first-order check first and says so.
+TEST(GradientCheckTest, SecondOrderCheckRunsTheFirstOrderOneFirst) {
+  const GradCheckReport r = gradgrad_check(cube(Bug::WrongFactor), kInput);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.order, 1);
+  std::ostringstream os;
+  os << r;
+  EXPECT_THAT(os.str(), ::testing::HasSubstr("gradient_check FAILED for 'cube'"));
+  EXPECT_THAT(os.str(), ::testing::HasSubstr("second-order check was not run"));
+  EXPECT_FALSE(gradgrad_check(cube(Bug::IgnoresGy), kInput).ok);
+}
+
 TEST(GradientCheckTest, SecondOrderCatchesConstantsInBackward) {
   EXPECT_TRUE(gradient_check(cube(Bug::ConstantInBackward), kInput).ok);
   const GradCheckReport r = gradgrad_check(cube(Bug::ConstantInBackward), kInput);
