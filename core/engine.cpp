@@ -63,8 +63,10 @@ class Engine {
     if (detect_anomaly_) detail::check_incoming_gradient_anomaly(f, gys);
     std::vector<Variable> gxs = f.backward(gys);
     if (detect_anomaly_) detail::check_backward_anomaly(f, gxs);
-    DZ_ASSERT(gxs.size() == f.inputs().size(), "{}: backward returned {} gradients for {} inputs",
-              f.name(), gxs.size(), f.inputs().size());
+    DZ_CHECK(gxs.size() == f.inputs().size(),
+             "{}: backward returned {} gradients for {} inputs (one per input, in order; an undefined Variable "
+             "for an input without a gradient)",
+             f.name(), gxs.size(), f.inputs().size());
     for (size_t i = 0; i < gxs.size(); ++i) {
       const Variable& x = f.input(i);
       if (!gxs[i].defined() || !x.requires_grad()) continue;

@@ -39,7 +39,7 @@ std::vector<Variable> Function::apply(std::vector<Variable> inputs) {
 }
 
 const Variable& Function::input(size_t i) const {
-  DZ_ASSERT(i < inputs_.size(), "{}: input {} of {}", name(), i, inputs_.size());
+  DZ_CHECK(i < inputs_.size(), "{}: input({}) asked for, but the function has {} inputs", name(), i, inputs_.size());
   return inputs_[i];
 }
 

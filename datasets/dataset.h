@@ -90,7 +90,7 @@ class DataLoader {
 /// [0, 1], x (1, 28, 28). Every header field is validated; errors name the file and the field.
 class MNIST : public Dataset {
  public:
-  MNIST(const std::string& dir, bool train, int64_t limit = 0);  // limit > 0: the first `limit` examples
+  MNIST(const std::string& dir, bool train, int64_t limit = 0);  // limit > 0: the first `limit` examples; < 0 throws
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   Shape example_shape() const override { return {1, rows_, cols_}; }
   void fill_batch(std::span<const int64_t> indices, float* x, float* t) const override;

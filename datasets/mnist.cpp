@@ -20,6 +20,7 @@ std::string find_file(const std::string& dir, const std::string& stem) {
 }  // namespace
 
 MNIST::MNIST(const std::string& dir, bool train, int64_t limit) {
+  DZ_CHECK(limit >= 0, "MNIST: limit must be 0 (every image) or a positive count; got {}", limit);
   const std::string prefix = train ? "train" : "t10k";
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte");

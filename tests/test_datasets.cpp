@@ -20,6 +20,14 @@ namespace {
 
 const std::string kMnist = DEZERO_MNIST_DIR;
 
+// limit 0 is every image, a positive limit the first ones; a negative one is an error (it used
+// to load everything silently).
+TEST(MnistTest, ANegativeLimitIsAnError) {
+  EXPECT_EQ(D::MNIST(kMnist, false, 7).size(), 7);
+  EXPECT_DZ_ERROR(D::MNIST(kMnist, false, -5), ::testing::HasSubstr("MNIST"), ::testing::HasSubstr("limit"),
+                  ::testing::HasSubstr("-5"));
+}
+
 TEST(MnistTest, BundledFilesHaveTheDocumentedCounts) {
   const D::MNIST test(kMnist, false);
   ASSERT_EQ(test.size(), 10000);

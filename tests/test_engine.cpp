@@ -197,6 +197,31 @@ TEST(EngineTest, WrongGradientShapeFromCustomFunctionIsAnError) {
                   ::testing::HasSubstr("(2, 3)"));
 }
 
+// A user backward returning the wrong number of gradients, or reading an input that is not
+// there, is the user's error named as such (it was an "internal error").
+TEST(EngineTest, WrongGradientCountFromCustomFunctionIsAnError) {
+  struct TwoForOne final : Function {
+    std::string name() const override { return "two_for_one"; }
+    std::vector<Tensor> forward(const std::vector<Tensor>& xs) override { return {xs[0]}; }
+    std::vector<Variable> backward(const std::vector<Variable>& gys) override { return {gys[0], gys[0]}; }
+  };
+  struct ReadsInput1 final : Function {
+    std::string name() const override { return "reads_input_1"; }
+    std::vector<Tensor> forward(const std::vector<Tensor>& xs) override { return {xs[0]}; }
+    std::vector<Variable> backward(const std::vector<Variable>& gys) override { return {gys[0] * input(1)}; }
+  };
+  Variable x(Tensor::ones({2, 3}, Float64));
+  try {
+    call<TwoForOne>(x).backward();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("two_for_one: backward returned 2 gradients for 1 inputs"));
+    EXPECT_THAT(e.what(), ::testing::Not(::testing::HasSubstr("internal error")));
+  }
+  EXPECT_DZ_ERROR(call<ReadsInput1>(x).backward(), ::testing::HasSubstr("reads_input_1: input(1)"),
+                  ::testing::HasSubstr("has 1 inputs"));
+}
+
 TEST(EngineTest, MemoryStaysFlatOver10000Iterations) {
   const int64_t baseline = detail::live_nodes();
   Variable w(Tensor::randn({8}, Float64));
