@@ -61,6 +61,13 @@ std::vector<std::pair<std::string, Tensor>> Layer::state_dict() const {
 }
 
 void Layer::save(const std::string& path) const {
+  std::vector<std::pair<std::string, Parameter>> all;
+  collect("", true, all);
+  for (const auto& [n, p] : all)
+    DZ_CHECK(p.initialized(),
+             "save: {}: parameter '{}' has no value yet (a lazy layer learns its input size at the first forward): "
+             "run a forward pass before saving; nothing was written",
+             path, n);
   io::SafeTensors content;
   content.tensors = state_dict();
   content.metadata["format"] = "dezero";

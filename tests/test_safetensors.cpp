@@ -84,6 +84,19 @@ TEST_F(SafetensorsTest, BrokenFilesAreErrorsNamingFileAndTensor) {
                   HasSubstr("needs dtype, shape and data_offsets"));
 }
 
+// A lazy model saved before its first forward has no weights to write: an error, and no file
+// (it used to write an empty one that load then accepted).
+TEST_F(SafetensorsTest, SavingALazyModelBeforeItsFirstForwardIsRefused) {
+  L::LeNet lazy;
+  EXPECT_DZ_ERROR(lazy.save(path("lazy.safetensors")), HasSubstr("save"), HasSubstr("lazy.safetensors"),
+                  HasSubstr("no value yet"), HasSubstr("forward"));
+  EXPECT_FALSE(std::filesystem::exists(path("lazy.safetensors")));
+  lazy(Variable(Tensor::zeros({1, 1, 28, 28})));
+  EXPECT_NO_THROW(lazy.save(path("lazy.safetensors")));
+  L::ReLU no_params;  // a model without parameters still saves (an empty state)
+  EXPECT_NO_THROW(no_params.save(path("relu.safetensors")));
+}
+
 TEST_F(SafetensorsTest, ModelSaveLoadRoundTripsParametersAndBuffers) {
   manual_seed(0);
   L::GroupedCNN a(4);
