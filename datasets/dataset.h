@@ -50,6 +50,8 @@ struct DataLoaderOptions {
 class DataLoader {
  public:
   DataLoader(const Dataset& dataset, int64_t batch_size, DataLoaderOptions options = {});
+  /// The loader reads the dataset at every batch: a temporary one is refused at compile time.
+  DataLoader(const Dataset&& dataset, int64_t batch_size, DataLoaderOptions options = {}) = delete;
   /// Number of batches per epoch.
   int64_t num_batches() const;
 

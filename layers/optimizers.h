@@ -19,6 +19,8 @@ class Optimizer {
  public:
   /// Optimizes model.params() (read at every update; the model must outlive the optimizer).
   Optimizer(const layers::Layer& model, double lr);
+  /// A temporary model would be gone before the first update: refused at compile time.
+  Optimizer(const layers::Layer&& model, double lr) = delete;
   /// Optimizes a fixed list of parameters.
   Optimizer(std::vector<Parameter> params, double lr);
   virtual ~Optimizer() = default;
@@ -72,6 +74,7 @@ struct MomentumOptions {
 class MomentumSGD : public Optimizer {
  public:
   MomentumSGD(const layers::Layer& model, MomentumOptions options = {});
+  MomentumSGD(const layers::Layer&& model, MomentumOptions options = {}) = delete;  ///< no temporary model
   MomentumSGD(std::vector<Parameter> params, MomentumOptions options = {});
 
  protected:
@@ -90,6 +93,7 @@ struct AdaGradOptions {
 class AdaGrad : public Optimizer {
  public:
   AdaGrad(const layers::Layer& model, AdaGradOptions options = {});
+  AdaGrad(const layers::Layer&& model, AdaGradOptions options = {}) = delete;  ///< no temporary model
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
@@ -107,6 +111,7 @@ struct AdaDeltaOptions {
 class AdaDelta : public Optimizer {
  public:
   AdaDelta(const layers::Layer& model, AdaDeltaOptions options = {});
+  AdaDelta(const layers::Layer&& model, AdaDeltaOptions options = {}) = delete;  ///< no temporary model
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
@@ -128,6 +133,7 @@ struct AdamOptions {
 class Adam : public Optimizer {
  public:
   Adam(const layers::Layer& model, AdamOptions options = {});
+  Adam(const layers::Layer&& model, AdamOptions options = {}) = delete;  ///< no temporary model
   Adam(std::vector<Parameter> params, AdamOptions options = {});
 
  protected:
@@ -139,6 +145,7 @@ class Adam : public Optimizer {
 class AdamW : public Adam {
  public:
   AdamW(const layers::Layer& model, AdamOptions options = {.weight_decay = 0.01});
+  AdamW(const layers::Layer&& model, AdamOptions options = {}) = delete;  ///< no temporary model
   AdamW(std::vector<Parameter> params, AdamOptions options = {.weight_decay = 0.01});
 
  protected:
@@ -153,6 +160,8 @@ std::function<void(std::vector<Parameter>&)> WeightDecay(double rate);
 std::function<void(std::vector<Parameter>&)> ClipGrad(double max_norm);
 /// Drops the gradients of the layer's parameters, so they are not updated.
 std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer& layer);
+/// The hook keeps a reference to the layer: a temporary one is refused at compile time.
+std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer&& layer) = delete;
 
 // ---- Learning-rate schedulers (call step() once per epoch) ----
 
