@@ -38,6 +38,38 @@ void Layer::collect_buffers(const std::string& prefix,
   for (const auto& [n, l] : layers_) l->collect_buffers(prefix + n + ".", out);
 }
 
+Layer::Layer(Layer&& other) noexcept
+    : params_(std::move(other.params_)),
+      buffers_(std::move(other.buffers_)),
+      layers_(std::move(other.layers_)),
+      training_(other.training_),
+      moved_from_(other.moved_from_) {
+  other.params_.clear();
+  other.buffers_.clear();
+  other.layers_.clear();
+  other.moved_from_ = true;
+}
+
+Layer& Layer::operator=(Layer&& other) noexcept {
+  if (this == &other) return *this;
+  params_ = std::move(other.params_);
+  buffers_ = std::move(other.buffers_);
+  layers_ = std::move(other.layers_);
+  training_ = other.training_;
+  moved_from_ = other.moved_from_;
+  other.params_.clear();
+  other.buffers_.clear();
+  other.layers_.clear();
+  other.moved_from_ = true;
+  return *this;
+}
+
+Variable Layer::operator()(const Variable& x) {
+  DZ_CHECK(!moved_from_, "Layer: forward of a layer that was moved from (std::move took its parameters); use the "
+           "object it was moved into");
+  return forward(x);
+}
+
 std::vector<std::pair<std::string, Parameter>> Layer::named_params() const {
   std::vector<std::pair<std::string, Parameter>> out;
   collect("", false, out);

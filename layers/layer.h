@@ -19,15 +19,18 @@ class Layer {
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;  // a copy would share parameters by accident
   Layer& operator=(const Layer&) = delete;
-  Layer(Layer&&) = default;
-  Layer& operator=(Layer&&) = default;
+  /// Moves parameters, buffers and sub-layers; the source is marked moved-from, so that a
+  /// forward on it, or an optimizer still holding it, is a clear error instead of a silent no-op.
+  Layer(Layer&& other) noexcept;
+  /// As the move constructor.
+  Layer& operator=(Layer&& other) noexcept;
 
   /// The computation: one input, one output.
   virtual Variable forward(const Variable& x) = 0;
   /// Short description, e.g. "Conv2d(32, kernel=(3, 3), pad=(1, 1))".
   virtual std::string name() const = 0;
   /// forward(x).
-  Variable operator()(const Variable& x) { return forward(x); }
+  Variable operator()(const Variable& x);
 
   /// Every parameter of this layer and its sub-layers, in registration order (initialized only).
   std::vector<Parameter> params() const;
@@ -57,6 +60,8 @@ class Layer {
   /// Evaluation mode: train(false).
   void eval() { train(false); }
   bool training() const { return training_; }
+  /// True after this layer was moved from (std::move): it holds no parameters any more.
+  bool moved_from() const { return moved_from_; }
 
  protected:
   /// Registers a parameter under name (in order); returns the same handle.
@@ -80,6 +85,7 @@ class Layer {
   std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Layer>>> layers_;
   bool training_ = true;
+  bool moved_from_ = false;
 };
 
 /// A type-erased, shared handle to any layer: lets Sequential take layers of different types.

@@ -16,7 +16,13 @@ Optimizer::Optimizer(const layers::Layer& model, double lr_) : lr(lr_), model_(&
 
 Optimizer::Optimizer(std::vector<Parameter> params, double lr_) : lr(lr_), params_(std::move(params)) {}
 
-std::vector<Parameter> Optimizer::current_params() const { return model_ ? model_->params() : params_; }
+std::vector<Parameter> Optimizer::current_params() const {
+  if (!model_) return params_;
+  DZ_CHECK(!model_->moved_from(),
+           "optimizer: the model it was built on was moved from (std::move), so it would update nothing; build the "
+           "optimizer on the model's final object (move the model first)");
+  return model_->params();
+}
 
 void Optimizer::add_hook(std::function<void(std::vector<Parameter>&)> hook) { hooks_.push_back(std::move(hook)); }
 

@@ -2,6 +2,8 @@
 
 #include "test_helpers.h"
 
+namespace F = dezero::functions;
+namespace L = dezero::layers;
 namespace O = dezero::optimizers;
 using namespace dezero;
 
@@ -95,6 +97,33 @@ TEST(OptimizerTest, UpdatesInPlaceUnlessAnotherHandleSharesTheStorage) {
     EXPECT_EQ(state[0].second.item(), v) << "the state handed out by state_dict is a snapshot";
     EXPECT_NEAR(momentum.state_dict(lin)[0].second.item(), 0.9 * v - 0.05, 1e-15);
   }
+}
+
+// After `auto m2 = std::move(model)` an optimizer built on `model` would update nothing: its
+// update is a clear error, and so is a forward of the moved-from model; the moved-into one
+// trains with a new optimizer.
+TEST(OptimizerTest, AModelMovedAfterTheOptimizerWasBuiltIsAClearError) {
+  manual_seed(0);
+  L::Sequential model{L::Linear(3), L::ReLU(), L::Linear(1)};
+  const Variable x(Tensor::randn({4, 2}));
+  model(x);
+  O::SGD opt(model, 0.1);
+  L::Sequential moved = std::move(model);
+  EXPECT_TRUE(model.moved_from());
+  EXPECT_FALSE(moved.moved_from());
+  EXPECT_EQ(moved.params().size(), 4u);
+  F::sum(moved(x)).backward();
+  EXPECT_DZ_ERROR(opt.update(), ::testing::HasSubstr("optimizer"), ::testing::HasSubstr("moved from"));
+  EXPECT_DZ_ERROR(model(x), ::testing::HasSubstr("moved from"));
+  O::SGD fresh(moved, 0.1);
+  const Tensor before = moved.params()[0].data().clone();
+  fresh.update();
+  EXPECT_GT(ops::max(ops::abs(ops::sub(moved.params()[0].data(), before))).item(), 0.0);
+  L::Sequential assigned{L::Linear(1)};
+  assigned = std::move(moved);
+  EXPECT_TRUE(moved.moved_from());
+  EXPECT_FALSE(assigned.moved_from());
+  EXPECT_EQ(assigned.params().size(), 4u);
 }
 
 TEST(OptimizerTest, Hooks) {
