@@ -13,7 +13,7 @@ L::Sequential make_model() { return L::Sequential{L::Linear(10), L::ReLU(), L::L
 int main() {
   L::Sequential model = make_model();
   const D::Spiral data(true);
-  O::SGD sgd(model, 0.1);                                 // lvalues: fine
+  O::SGD sgd(model, 0.1);  // lvalues: fine
   D::DataLoader loader(data, 10);
   auto freeze = O::FreezeParam(model);
 #if DANGEROUS == 1
