@@ -6,6 +6,10 @@ install(TARGETS dezero EXPORT dezeroTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The CUDA backend goes beside libdezero.so, where the core looks for it; no consumer links it.
+if(TARGET dezero_cuda)
+  install(TARGETS dezero_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(FILES dezero.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dezero)
 install(DIRECTORY core functions io layers datasets DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dezero
   FILES_MATCHING PATTERN "*.h")

@@ -120,9 +120,8 @@ class BackendOverrideGuard {
 
 /// The CPU backend (Eigen + OpenMP).
 Backend& cpu_backend();
-#ifdef DEZERO_WITH_CUDA
-/// The CUDA backend (cuda/: kernels and cuBLAS); only in CUDA builds.
+/// The CUDA backend, loaded from libdezero_cuda.so on first use; throws, with the reason, when
+/// it cannot be loaded or no GPU is present.
 Backend& cuda_backend();
-#endif
 
 }  // namespace dezero

@@ -202,6 +202,4 @@ Backend& backend() {
 
 }  // namespace cuda
 
-Backend& cuda_backend() { return cuda::backend(); }
-
 }  // namespace dezero

@@ -9,13 +9,12 @@
 #include <limits>
 
 #include "core/caching_allocator.h"
-#include "core/cuda.h"
 #include "cuda/cuda_check.h"
 #include "cuda/runtime.h"
 
 namespace dezero::cuda {
 
-int device_count() {
+int visible_device_count() {
   static const int count = [] {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -27,13 +26,11 @@ int device_count() {
   return count;
 }
 
-bool is_available() { return device_count() > 0; }
-
-bool is_built() { return true; }
+bool has_device() { return visible_device_count() > 0; }
 
 cudaStream_t stream() {
   static const cudaStream_t s = [] {
-    DZ_CHECK(is_available(), "cuda: no CUDA device is available (cuda::device_count() = 0)");
+    DZ_CHECK(has_device(), "cuda: no CUDA device is available (cuda::device_count() = 0)");
     cudaStream_t created = nullptr;
     DZ_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
     return created;
@@ -51,8 +48,8 @@ cublasHandle_t cublas() {
   return h;
 }
 
-void synchronize() {
-  if (is_available()) DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));
+void synchronize_stream() {
+  if (has_device()) DZ_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 
 namespace {
@@ -83,15 +80,15 @@ CachingAllocator& allocator() {
 }  // namespace
 
 std::shared_ptr<void> allocate(size_t bytes) {
-  DZ_CHECK(is_available(), "cuda: no CUDA device is available (cuda::device_count() = 0)");
+  DZ_CHECK(has_device(), "cuda: no CUDA device is available (cuda::device_count() = 0)");
   return allocator().allocate(bytes);
 }
 
-void empty_cache() {
-  if (is_available()) allocator().empty_cache();
+void empty_allocator_cache() {
+  if (has_device()) allocator().empty_cache();
 }
 
-MemoryStats memory_stats() { return is_available() ? allocator().stats() : MemoryStats{}; }
+MemoryStats allocator_stats() { return has_device() ? allocator().stats() : MemoryStats{}; }
 
 std::shared_ptr<void> to_device(const void* host, size_t bytes) {
   std::shared_ptr<void> d = allocate(bytes);

@@ -9,10 +9,21 @@
 #include <memory>
 
 #include "core/backend.h"
+#include "core/memory.h"
 #include "cuda/kernels.h"
 
 namespace dezero::cuda {
 
+/// Usable GPUs (0 without a driver or a GPU; counted once, never throws).
+int visible_device_count();
+/// visible_device_count() > 0.
+bool has_device();
+/// Waits for the stream (no-op without a GPU).
+void synchronize_stream();
+/// Returns the caching allocator's free blocks to the driver (no-op without a GPU).
+void empty_allocator_cache();
+/// The caching allocator's statistics (zero without a GPU).
+MemoryStats allocator_stats();
 /// The stream every kernel, copy and cuBLAS call of dezero runs on (created on first use).
 cudaStream_t stream();
 /// The cuBLAS handle, bound to stream().

@@ -25,6 +25,7 @@ if [ -d .bundle/usr ]; then
 fi
 if [ "${PREBUILT:-0}" = 1 ]; then
   build=.bundle/bin
+  export LD_LIBRARY_PATH="$PWD/.bundle/bin/lib:${LD_LIBRARY_PATH:-}"
   [ -x "$build/tests/dezero_cuda_tests" ] || { echo "gpu_check: PREBUILT=1 but $build has no binaries (scripts/make_gpu_bundle.sh --binaries)"; exit 2; }
 else
   set -e
@@ -36,6 +37,9 @@ logs="${LOGS:-$build}"
 mkdir -p "$logs"
 step() { [[ "$skip" != *" $1 "* ]]; }
 nvidia-smi -L
+# A CPU-only program on this GPU machine loads no CUDA library (the backend is loaded on first use).
+"$build/tests/cpu_program" 0 > "$logs/cpu_program.log" 2>&1
+packaging="exit $? ($(tail -n 1 "$logs/cpu_program.log"))"
 tests="skipped"
 if step tests; then
   timeout "$limit" "$build/tests/dezero_cuda_tests" > "$logs/cuda_tests.log" 2>&1
@@ -72,9 +76,10 @@ fi
 echo
 echo "| check | result |"
 echo "|---|---|"
+echo "| CPU program, CUDA-enabled build | $packaging |"
 echo "| cuda tests | $tests |"
 echo "| compute-sanitizer memcheck | $memcheck |"
 grep -oE 'epoch [0-9]+: .*' "$logs/mnist_gpu.log" 2>/dev/null | sed 's/^/| mnist_cnn --device cuda | /; s/$/ |/'
 echo "| mnist_cnn | $mnist |"
 echo "| GPU side by side with PyTorch | $bench |"
-! grep -qE 'exit [1-9]|ERRORS|TIMED OUT|FAILED' <<< "$tests $memcheck $mnist $bench"
+! grep -qE 'exit [1-9]|ERRORS|TIMED OUT|FAILED' <<< "$packaging $tests $memcheck $mnist $bench"

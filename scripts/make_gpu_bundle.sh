@@ -7,7 +7,7 @@
 # (scripts/gpu_check.sh does both). About 20 MB.
 #   scripts/make_gpu_bundle.sh --binaries   also builds the CUDA binaries here (build-gpu-bundle/:
 #   sm_90 only, no -march=native, so they run on any x86-64 host) and puts the three that
-#   gpu_check.sh runs in .bundle/bin, so that `PREBUILT=1 scripts/gpu_check.sh` spends no GPU-machine
+#   gpu_check.sh runs in .bundle/bin (with libdezero.so and libdezero_cuda.so in .bundle/bin/lib), so that `PREBUILT=1 scripts/gpu_check.sh` spends no GPU-machine
 #   time on compiling (about 60 MB with them).
 set -euo pipefail
 binaries=0
@@ -40,10 +40,16 @@ if [ $binaries = 1 ]; then
   build=build-gpu-bundle
   PATH="/usr/local/cuda/bin:$PATH" cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEZERO_USE_CUDA=ON \
     -DDEZERO_NATIVE=OFF -DDEZERO_BUILD_BENCH=ON -DCMAKE_CUDA_ARCHITECTURES=90-real >/dev/null
-  cmake --build $build --target dezero_cuda_tests mnist_cnn gpu_bench
-  for b in tests/dezero_cuda_tests examples/mnist_cnn bench/gpu_bench; do
+  cmake --build $build --target dezero_cuda_tests mnist_cnn gpu_bench cpu_program dezero_cuda
+  for b in tests/dezero_cuda_tests tests/cpu_program examples/mnist_cnn bench/gpu_bench; do
     mkdir -p "$out/bin/$(dirname $b)"
     strip -o "$out/bin/$b" "$build/$b"
   done
+  # The two shared libraries (libdezero.so finds libdezero_cuda.so beside itself); gpu_check.sh
+  # puts .bundle/bin/lib on LD_LIBRARY_PATH.
+  mkdir -p "$out/bin/lib"
+  cp -a "$build"/libdezero.so* "$out/bin/lib/"
+  strip --strip-unneeded -o "$out/bin/lib/libdezero_cuda.so" "$build/libdezero_cuda.so"
+  for f in "$out"/bin/lib/libdezero.so.*.*; do strip --strip-unneeded "$f"; done
 fi
 du -sh "$out"

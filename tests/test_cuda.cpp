@@ -7,6 +7,8 @@
 //   - transfers and the caching allocator.
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <functional>
 
 #include "core/backend.h"
@@ -37,6 +39,35 @@ TEST(CudaTest, DiscoveryNeverThrows) {
   }
   EXPECT_NO_THROW(cuda::memory_stats());
   EXPECT_NO_THROW(cuda::empty_cache());
+}
+
+// The backend is a library of its own, loaded on first use: in a CUDA build it must load (beside
+// libdezero, or where DEZERO_CUDA_MODULE points), with or without a GPU, since the CUDA runtime
+// inside it is static and a missing driver only means zero devices.
+TEST(CudaTest, TheBackendModuleLoadsInACudaBuild) {
+  if (!cuda::is_built()) {
+    EXPECT_FALSE(cuda::is_loaded());
+    EXPECT_THAT(cuda::load_error(), HasSubstr("built without CUDA"));
+    EXPECT_DZ_ERROR(Tensor::zeros({2}, Float32, Device::CUDA), HasSubstr("built without CUDA"));
+    return;
+  }
+  if (const char* forced = std::getenv("DEZERO_CUDA_MODULE"); forced && std::string(forced).find("missing") != std::string::npos)
+    GTEST_SKIP() << "DEZERO_CUDA_MODULE names a missing module (CudaTest.AModuleThatCannotLoadIsAClearError)";
+  EXPECT_TRUE(cuda::is_loaded()) << cuda::load_error();
+  EXPECT_EQ(cuda::load_error(), "");
+}
+
+// Run by ctest with DEZERO_CUDA_MODULE=/missing/libdezero_cuda.so (tests/CMakeLists.txt): no
+// device, and the first CUDA tensor's error says which file could not be loaded and why.
+TEST(CudaTest, AModuleThatCannotLoadIsAClearError) {
+  const char* forced = std::getenv("DEZERO_CUDA_MODULE");
+  if (!cuda::is_built() || !forced || std::string(forced).find("missing") == std::string::npos)
+    GTEST_SKIP() << "needs a CUDA build and DEZERO_CUDA_MODULE naming a missing file";
+  EXPECT_FALSE(cuda::is_loaded());
+  EXPECT_FALSE(cuda::is_available());
+  EXPECT_EQ(cuda::device_count(), 0);
+  EXPECT_THAT(cuda::load_error(), HasSubstr(forced));
+  EXPECT_DZ_ERROR(Tensor::ones({2}).to(Device::CUDA), HasSubstr("could not be loaded"));
 }
 
 TEST(CudaTest, WithoutAGpuCudaTensorsAreAClearError) {
@@ -187,7 +218,9 @@ TEST(CudaTest, LargeReductionsBroadcastsAndProductsMatchTheCpu) {
   const Tensor A = Tensor::randn({8, 300, 200}), B = Tensor::randn({8, 200, 150});
   EXPECT_LT(scaled_error(ops::matmul(A.to(Device::CUDA), B.to(Device::CUDA)), ops::matmul(A, B)), 1e-4);
   for (DType dt : {Float32, Float64}) {  // the optimizers' in-place update
-    Tensor y = x.to(dt), dy = dx.to(dt);
+    // Copies: x.to(Float32) is x itself, and updating it in place would feed the Float64 pass the
+    // float32 results of each device (one FMA apart), not the same input.
+    Tensor y = x.to(dt).clone(), dy = dx.to(dt).clone();
     const Tensor g = ops::neg(x).to(dt);
     ops::axpby(-0.1, g, 0.9, y);
     ops::axpby(-0.1, g.to(Device::CUDA), 0.9, dy);
