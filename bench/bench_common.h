@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace dezero::bench {
 

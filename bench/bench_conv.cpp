@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_common.h"
+#include "bench_common.h"
 
 namespace F = dezero::functions;
 using dezero::Tensor;

@@ -12,7 +12,7 @@
 #include <immintrin.h>
 #endif
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace {
 

@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace F = dezero::functions;
 using dezero::Tensor;

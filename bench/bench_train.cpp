@@ -5,7 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "bench/bench_common.h"
+#include "bench_common.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;

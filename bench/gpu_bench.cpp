@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "bench/bench_common.h"
+#include "bench_common.h"
 
 namespace F = dezero::functions;
 namespace L = dezero::layers;

@@ -19,7 +19,7 @@
 #include <map>
 #include <sstream>
 
-#include "bench/bench_common.h"
+#include "bench_common.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;

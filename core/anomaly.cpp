@@ -1,10 +1,10 @@
-#include "core/anomaly.h"
+#include "dezero/core/anomaly.h"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
-#include "core/function.h"
+#include "dezero/core/function.h"
 
 namespace dezero::detail {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/variable.h"
+#include "dezero/core/variable.h"
 
 namespace dezero {
 class Function;

@@ -1,6 +1,6 @@
-#include "core/arithmetic.h"
+#include "dezero/core/arithmetic.h"
 
-#include "core/function.h"
+#include "dezero/core/function.h"
 
 namespace dezero {
 namespace {

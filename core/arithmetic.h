@@ -2,8 +2,8 @@
 // Add Sub Mul Div Neg Pow with NumPy broadcasting, sum_to / broadcast_to, and the operators on
 // Variables, Tensors and scalars (either side). Comparisons give constant 0/1 masks.
 
-#include "core/ops.h"
-#include "core/variable.h"
+#include "dezero/core/ops.h"
+#include "dezero/core/variable.h"
 
 namespace dezero {
 

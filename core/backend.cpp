@@ -1,7 +1,7 @@
-#include "core/backend.h"
+#include "dezero/core/backend.h"
 
-#include "core/cuda.h"
-#include "core/error.h"
+#include "dezero/core/cuda.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 namespace {

@@ -6,9 +6,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/conv.h"
-#include "core/elementwise.h"
-#include "core/tensor.h"
+#include "dezero/core/conv.h"
+#include "dezero/core/elementwise.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero {
 

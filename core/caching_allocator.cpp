@@ -1,11 +1,11 @@
 // The caching allocator: rounding, reuse, the cap on cached bytes, and a retry after emptying
 // the cache when the system is out of memory.
 
-#include "core/caching_allocator.h"
+#include "dezero/core/caching_allocator.h"
 
 #include <algorithm>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "core/memory.h"
+#include "dezero/core/memory.h"
 
 namespace dezero {
 

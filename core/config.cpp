@@ -1,4 +1,4 @@
-#include "core/config.h"
+#include "dezero/core/config.h"
 
 namespace dezero {
 

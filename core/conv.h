@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/index.h"
-#include "core/tensor.h"
+#include "dezero/core/index.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero {
 

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <atomic>
 
-#include "core/backend.h"
-#include "core/conv.h"
-#include "core/error.h"
-#include "core/ops.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/conv.h"
+#include "dezero/core/error.h"
+#include "dezero/core/ops.h"
 
 namespace dezero {
 namespace {

@@ -11,10 +11,10 @@
 #include <numeric>
 #include <type_traits>
 
-#include "core/backend.h"
-#include "core/cpu_gemm.h"
-#include "core/cpu_kernels.h"
-#include "core/error.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/cpu_gemm.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 namespace {

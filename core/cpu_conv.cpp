@@ -7,9 +7,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/cpu_kernels.h"
-#include "core/cpu_lanes.h"
-#include "core/pool_window.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/cpu_lanes.h"
+#include "dezero/core/pool_window.h"
 
 namespace dezero::cpu {
 namespace {

@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/cpu_gemm.h"
-#include "core/cpu_kernels.h"
-#include "core/cpu_transpose16.h"
+#include "dezero/core/cpu_gemm.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/cpu_transpose16.h"
 
 namespace dezero::cpu {
 

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/cpu_gemm.h"
-#include "core/cpu_kernels.h"
-#include "core/cpu_lanes.h"
-#include "core/error.h"
+#include "dezero/core/cpu_gemm.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/cpu_lanes.h"
+#include "dezero/core/error.h"
 
 namespace dezero::cpu {
 namespace {

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/cpu_kernels.h"
-#include "core/cpu_lanes.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/cpu_lanes.h"
 
 namespace dezero::cpu {
 namespace {

@@ -5,11 +5,11 @@
 // of B is 128 KiB, in L2 rather than L1) because every further slice reads and writes C again,
 // which costs more at these sizes (docs/PERFORMANCE.md).
 
-#include "core/cpu_gemm.h"
+#include "dezero/core/cpu_gemm.h"
 
-#include "core/cpu_lanes.h"
-#include "core/cpu_transpose16.h"
-#include "core/error.h"
+#include "dezero/core/cpu_lanes.h"
+#include "dezero/core/cpu_transpose16.h"
+#include "dezero/core/error.h"
 
 #include <omp.h>
 

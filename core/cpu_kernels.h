@@ -10,10 +10,10 @@
 #include <span>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/conv.h"
-#include "core/elementwise.h"
-#include "core/tensor.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/conv.h"
+#include "dezero/core/elementwise.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero::cpu {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "core/cpu_kernels.h"
+#include "dezero/core/cpu_kernels.h"
 
 namespace dezero::cpu {
 namespace {

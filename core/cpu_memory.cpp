@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <limits>
 
-#include "core/caching_allocator.h"
-#include "core/cpu_kernels.h"
-#include "core/error.h"
+#include "dezero/core/caching_allocator.h"
+#include "dezero/core/cpu_kernels.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 namespace {

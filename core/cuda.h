@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/memory.h"
+#include "dezero/core/memory.h"
 
 namespace dezero::cuda {
 

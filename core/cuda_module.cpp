@@ -4,7 +4,7 @@
 // module or one that cannot load (no libcublas, say) all mean "no CUDA device"; the reason is
 // kept for the error of the first tensor sent to the GPU.
 
-#include "core/cuda_module.h"
+#include "dezero/core/cuda_module.h"
 
 #include <dlfcn.h>
 
@@ -13,9 +13,9 @@
 #include <mutex>
 #include <string>
 
-#include "core/backend.h"
-#include "core/cuda.h"
-#include "core/error.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/cuda.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 namespace {

@@ -4,7 +4,7 @@
 // A CPU program therefore links no CUDA library, even against a CUDA-enabled install
 // (docs/DESIGN-NOTES.md, "Packaging"). Internal: users ask through core/cuda.h.
 
-#include "core/memory.h"
+#include "dezero/core/memory.h"
 
 namespace dezero {
 

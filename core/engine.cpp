@@ -5,10 +5,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/anomaly.h"
-#include "core/arithmetic.h"
-#include "core/config.h"
-#include "core/function.h"
+#include "dezero/core/anomaly.h"
+#include "dezero/core/arithmetic.h"
+#include "dezero/core/config.h"
+#include "dezero/core/function.h"
 
 namespace dezero {
 namespace {

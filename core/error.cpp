@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 #include <cstring>
 

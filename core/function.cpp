@@ -1,9 +1,9 @@
-#include "core/function.h"
+#include "dezero/core/function.h"
 
 #include <algorithm>
 
-#include "core/anomaly.h"
-#include "core/config.h"
+#include "dezero/core/anomaly.h"
+#include "dezero/core/config.h"
 
 namespace dezero {
 

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "core/variable.h"
+#include "dezero/core/error.h"
+#include "dezero/core/variable.h"
 
 namespace dezero {
 

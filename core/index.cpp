@@ -1,9 +1,9 @@
-#include "core/index.h"
+#include "dezero/core/index.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/shape.h"
-#include "core/tensor.h"
+#include "dezero/core/shape.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero {
 

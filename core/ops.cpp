@@ -1,10 +1,10 @@
-#include "core/ops.h"
+#include "dezero/core/ops.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "core/backend.h"
-#include "core/error.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/error.h"
 
 namespace dezero::ops {
 namespace {

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/elementwise.h"
-#include "core/index.h"
-#include "core/tensor.h"
+#include "dezero/core/elementwise.h"
+#include "dezero/core/index.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero::ops {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/elementwise.h"
+#include "dezero/core/elementwise.h"
 
 namespace dezero {
 

@@ -1,4 +1,4 @@
-#include "core/random.h"
+#include "dezero/core/random.h"
 
 #include <bit>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <random>
 #include <sstream>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero {
 namespace {

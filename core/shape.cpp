@@ -1,8 +1,8 @@
-#include "core/shape.h"
+#include "dezero/core/shape.h"
 
 #include <algorithm>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 namespace dezero {
 

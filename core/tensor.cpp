@@ -1,12 +1,12 @@
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 #include <cmath>
 #include <ostream>
 #include <sstream>
 
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/random.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/error.h"
+#include "dezero/core/random.h"
 
 namespace dezero {
 namespace {

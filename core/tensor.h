@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
-#include "core/shape.h"
+#include "dezero/core/device.h"
+#include "dezero/core/shape.h"
 
 namespace dezero {
 

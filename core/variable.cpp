@@ -1,12 +1,12 @@
-#include "core/variable.h"
+#include "dezero/core/variable.h"
 
 #include <atomic>
 #include <ostream>
 #include <sstream>
 
-#include "core/config.h"
-#include "core/error.h"
-#include "core/function.h"
+#include "dezero/core/config.h"
+#include "dezero/core/error.h"
+#include "dezero/core/function.h"
 
 namespace dezero {
 namespace detail {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero {
 

@@ -16,8 +16,8 @@
 
 #include <algorithm>
 
-#include "cuda/cuda_check.h"
-#include "cuda/runtime.h"
+#include "dezero/cuda/cuda_check.h"
+#include "dezero/cuda/runtime.h"
 
 namespace dezero::cuda {
 namespace {

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
-#include "core/backend.h"
-#include "core/shape.h"
-#include "cuda/cuda_check.h"
-#include "cuda/kernels.h"
-#include "cuda/runtime.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/shape.h"
+#include "dezero/cuda/cuda_check.h"
+#include "dezero/cuda/kernels.h"
+#include "dezero/cuda/runtime.h"
 
 namespace dezero {
 namespace cuda {

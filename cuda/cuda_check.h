@@ -6,7 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 /// Throws dezero::Error when a CUDA runtime call (or a kernel launcher) fails.
 #define DZ_CUDA_CHECK(expr)                                                              \

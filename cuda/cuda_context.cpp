@@ -8,9 +8,9 @@
 
 #include <limits>
 
-#include "core/caching_allocator.h"
-#include "cuda/cuda_check.h"
-#include "cuda/runtime.h"
+#include "dezero/core/caching_allocator.h"
+#include "dezero/cuda/cuda_check.h"
+#include "dezero/cuda/runtime.h"
 
 namespace dezero::cuda {
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "core/pool_window.h"
-#include "cuda/launch.cuh"
+#include "dezero/core/pool_window.h"
+#include "dezero/cuda/launch.cuh"
 
 namespace dezero::cuda::kernels {
 namespace {

@@ -8,8 +8,8 @@
 #include <map>
 #include <vector>
 
-#include "cuda/cuda_check.h"
-#include "cuda/runtime.h"
+#include "dezero/cuda/cuda_check.h"
+#include "dezero/cuda/runtime.h"
 
 namespace dezero::cuda {
 namespace {

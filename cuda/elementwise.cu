@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "cuda/launch.cuh"
+#include "dezero/cuda/launch.cuh"
 
 namespace dezero::cuda::kernels {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "core/device.h"
-#include "core/elementwise.h"
+#include "dezero/core/device.h"
+#include "dezero/core/elementwise.h"
 
 namespace dezero::cuda::kernels {
 

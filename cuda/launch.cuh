@@ -1,7 +1,7 @@
 #pragma once
 // Launch helpers of the .cu files (fmt-free, like kernels.h).
 
-#include "cuda/kernels.h"
+#include "dezero/cuda/kernels.h"
 
 /// Grid-stride loop over [0, n).
 #define DZ_GRID_LOOP(i, n) \

@@ -1,7 +1,7 @@
 // The one symbol libdezero_cuda.so exports for the core: its entry points (core/cuda_module.h).
 
-#include "core/cuda_module.h"
-#include "cuda/runtime.h"
+#include "dezero/core/cuda_module.h"
+#include "dezero/cuda/runtime.h"
 
 extern "C" __attribute__((visibility("default"))) const dezero::CudaModule* dezero_cuda_module() {
   namespace cuda = dezero::cuda;

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "core/backend.h"
-#include "core/memory.h"
-#include "cuda/kernels.h"
+#include "dezero/core/backend.h"
+#include "dezero/core/memory.h"
+#include "dezero/cuda/kernels.h"
 
 namespace dezero::cuda {
 

@@ -2,9 +2,9 @@
 #include <numeric>
 #include <random>
 
-#include "core/arithmetic.h"
-#include "core/error.h"
-#include "datasets/dataset.h"
+#include "dezero/core/arithmetic.h"
+#include "dezero/core/error.h"
+#include "dezero/datasets/dataset.h"
 
 namespace dezero::datasets {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero::datasets {
 

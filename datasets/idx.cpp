@@ -1,12 +1,12 @@
-#include "datasets/idx.h"
+#include "dezero/datasets/idx.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
-#include "io/file.h"
+#include "dezero/core/error.h"
+#include "dezero/io/file.h"
 
 namespace dezero::datasets {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "core/error.h"
-#include "datasets/dataset.h"
-#include "datasets/idx.h"
+#include "dezero/core/error.h"
+#include "dezero/datasets/dataset.h"
+#include "dezero/datasets/idx.h"
 
 namespace dezero::datasets {
 namespace {

@@ -1,8 +1,8 @@
 #include <cmath>
 #include <random>
 
-#include "core/error.h"
-#include "datasets/dataset.h"
+#include "dezero/core/error.h"
+#include "dezero/datasets/dataset.h"
 
 namespace dezero::datasets {
 

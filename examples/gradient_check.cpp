@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace F = dezero::functions;
 using dezero::Function;

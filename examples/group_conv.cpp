@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace F = dezero::functions;
 using dezero::Tensor;

@@ -9,7 +9,7 @@
 
 #include <cmath>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace F = dezero::functions;
 using dezero::Tensor;

@@ -17,8 +17,8 @@
 #include <fstream>
 #include <memory>
 
-#include "dezero.h"
-#include "examples/plots.h"
+#include <dezero/dezero.h>
+#include "plots.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;

@@ -1,4 +1,4 @@
-#include "examples/plots.h"
+#include "plots.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>

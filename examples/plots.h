@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 /// Writes filters W (OC, C, KH, KW), channel 0, as a grid of 8x-enlarged grayscale tiles, each
 /// scaled to its own range. Returns false (with why) when the file cannot be written.

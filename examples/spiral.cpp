@@ -3,7 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;

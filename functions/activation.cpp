@@ -1,7 +1,7 @@
 // Activations: sigmoid, relu, leaky_relu, softmax, log_softmax, clip.
 
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

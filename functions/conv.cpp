@@ -1,9 +1,9 @@
 // Convolution: Im2col and Col2im (each the other's backward), the fused Conv2d with its
 // weight gradient Conv2dGradW, Deconv2d (transposed conv), and conv2d_simple.
 
-#include "core/function.h"
-#include "functions/functions.h"
-#include "functions/internal.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
+#include "dezero/functions/internal.h"
 
 namespace dezero::functions {
 namespace {

@@ -1,4 +1,4 @@
-#include "functions/dot.h"
+#include "dezero/functions/dot.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/error.h"
-#include "core/function.h"
+#include "dezero/core/error.h"
+#include "dezero/core/function.h"
 
 namespace dezero {
 namespace {

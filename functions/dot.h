@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/variable.h"
+#include "dezero/core/variable.h"
 
 namespace dezero {
 

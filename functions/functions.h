@@ -7,10 +7,10 @@
 #include <optional>
 #include <vector>
 
-#include "core/arithmetic.h"
-#include "core/conv.h"
-#include "core/index.h"
-#include "core/variable.h"
+#include "dezero/core/arithmetic.h"
+#include "dezero/core/conv.h"
+#include "dezero/core/index.h"
+#include "dezero/core/variable.h"
 
 namespace dezero::functions {
 

@@ -1,14 +1,14 @@
-#include "functions/gradient_check.h"
+#include "dezero/functions/gradient_check.h"
 
 #include <algorithm>
 #include <cmath>
 #include <ostream>
 #include <random>
 
-#include "core/arithmetic.h"
-#include "core/config.h"
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/arithmetic.h"
+#include "dezero/core/config.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero {
 namespace {

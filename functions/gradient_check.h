@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/variable.h"
+#include "dezero/core/variable.h"
 
 namespace dezero {
 

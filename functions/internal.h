@@ -3,9 +3,9 @@
 
 #include <memory>
 
-#include "core/conv.h"
-#include "core/index.h"
-#include "core/variable.h"
+#include "dezero/core/conv.h"
+#include "dezero/core/index.h"
+#include "dezero/core/variable.h"
 
 namespace dezero::functions::detail {
 

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

@@ -1,7 +1,7 @@
 // Elementwise math: sin cos tanh exp log sqrt square.
 
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

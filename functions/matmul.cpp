@@ -1,7 +1,7 @@
 // Matrix products: matmul (batched, broadcasting, optional transposes) and linear.
 
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

@@ -1,8 +1,8 @@
 // Dropout and batch normalization.
 
-#include "core/config.h"
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/config.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

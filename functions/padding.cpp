@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "core/error.h"
-#include "functions/functions.h"
-#include "functions/internal.h"
+#include "dezero/core/error.h"
+#include "dezero/functions/functions.h"
+#include "dezero/functions/internal.h"
 
 namespace dezero::functions {
 namespace {

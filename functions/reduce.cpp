@@ -1,7 +1,7 @@
 // Reductions: sum, mean, max, min over axes.
 
-#include "core/function.h"
-#include "functions/functions.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
 
 namespace dezero::functions {
 namespace {

@@ -3,9 +3,9 @@
 #include <memory>
 #include <numeric>
 
-#include "core/function.h"
-#include "functions/functions.h"
-#include "functions/internal.h"
+#include "dezero/core/function.h"
+#include "dezero/functions/functions.h"
+#include "dezero/functions/internal.h"
 
 namespace dezero::functions {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "functions/gradient_check.h"
+#include "dezero/functions/gradient_check.h"
 
 /// Expects dezero::gradient_check(args...) to pass.
 #define EXPECT_GRADCHECK(...)                                         \

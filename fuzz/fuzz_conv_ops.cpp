@@ -18,7 +18,7 @@
 #include <limits>
 #include <vector>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace F = dezero::functions;
 using namespace dezero;

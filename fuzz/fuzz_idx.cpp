@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/error.h"
-#include "datasets/idx.h"
+#include "dezero/core/error.h"
+#include "dezero/datasets/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/error.h"
-#include "io/npy.h"
+#include "dezero/core/error.h"
+#include "dezero/io/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

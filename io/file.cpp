@@ -1,4 +1,4 @@
-#include "io/file.h"
+#include "dezero/io/file.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 namespace dezero::io {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "io/npy.h"
+#include "dezero/io/npy.h"
 
 #include <algorithm>
 #include <bit>
@@ -7,9 +7,9 @@
 #include <cstring>
 #include <limits>
 
-#include "core/error.h"
-#include "core/ops.h"
-#include "io/file.h"
+#include "dezero/core/error.h"
+#include "dezero/core/ops.h"
+#include "dezero/io/file.h"
 
 namespace dezero::io {
 namespace {

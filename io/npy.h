@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero::io {
 

@@ -1,11 +1,11 @@
-#include "io/safetensors.h"
+#include "dezero/io/safetensors.h"
 
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "io/file.h"
+#include "dezero/core/error.h"
+#include "dezero/io/file.h"
 
 namespace dezero::io {
 namespace {

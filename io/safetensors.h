@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "dezero/core/tensor.h"
 
 namespace dezero::io {
 

@@ -1,9 +1,9 @@
-#include "layers/basic.h"
+#include "dezero/layers/basic.h"
 
 #include <cmath>
 
-#include "core/config.h"
-#include "core/error.h"
+#include "dezero/core/config.h"
+#include "dezero/core/error.h"
 
 namespace dezero::layers {
 namespace {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "functions/functions.h"
-#include "layers/layer.h"
+#include "dezero/functions/functions.h"
+#include "dezero/layers/layer.h"
 
 namespace dezero::layers {
 

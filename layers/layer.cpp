@@ -1,9 +1,9 @@
-#include "layers/layer.h"
+#include "dezero/layers/layer.h"
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "io/safetensors.h"
+#include "dezero/core/error.h"
+#include "dezero/io/safetensors.h"
 
 namespace dezero::layers {
 

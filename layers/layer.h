@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/variable.h"
-#include "io/safetensors.h"
+#include "dezero/core/variable.h"
+#include "dezero/io/safetensors.h"
 
 namespace dezero::layers {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Layers, models and optimizers: namespace L = dezero::layers; namespace O = dezero::optimizers;
 
-#include "layers/basic.h"
-#include "layers/layer.h"
-#include "layers/models.h"
-#include "layers/optimizers.h"
+#include "dezero/layers/basic.h"
+#include "dezero/layers/layer.h"
+#include "dezero/layers/models.h"
+#include "dezero/layers/optimizers.h"

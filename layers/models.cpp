@@ -1,6 +1,6 @@
-#include "layers/models.h"
+#include "dezero/layers/models.h"
 
-#include "core/error.h"
+#include "dezero/core/error.h"
 
 namespace dezero::layers {
 

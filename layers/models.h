@@ -6,7 +6,7 @@
 #include <functional>
 #include <vector>
 
-#include "layers/basic.h"
+#include "dezero/layers/basic.h"
 
 namespace dezero::layers {
 

@@ -1,4 +1,4 @@
-#include "layers/optimizers.h"
+#include "dezero/layers/optimizers.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,9 +7,9 @@
 #include <numbers>
 #include <unordered_set>
 
-#include "core/arithmetic.h"
-#include "core/config.h"
-#include "core/error.h"
+#include "dezero/core/arithmetic.h"
+#include "dezero/core/config.h"
+#include "dezero/core/error.h"
 
 namespace dezero::optimizers {
 Optimizer::Optimizer(const layers::Layer& model, double lr_) : lr(lr_), model_(&model) {}

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "layers/layer.h"
+#include "dezero/layers/layer.h"
 
 namespace dezero::optimizers {
 

@@ -4,7 +4,7 @@
 
 #include "grad_table.h"
 
-#include "functions/testing.h"
+#include "dezero/functions/testing.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "core/caching_allocator.h"
+#include "dezero/core/caching_allocator.h"
 #include "test_helpers.h"
 
 using namespace dezero;

@@ -5,7 +5,7 @@
 
 #include "test_helpers.h"
 
-#include "core/cpu_gemm.h"
+#include "dezero/core/cpu_gemm.h"
 
 using namespace dezero;
 

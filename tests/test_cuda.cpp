@@ -11,7 +11,7 @@
 #include <string>
 #include <functional>
 
-#include "core/backend.h"
+#include "dezero/core/backend.h"
 #include "grad_table.h"
 
 namespace F = dezero::functions;

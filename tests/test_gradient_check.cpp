@@ -3,7 +3,7 @@
 
 #include "test_helpers.h"
 
-#include "functions/testing.h"
+#include "dezero/functions/testing.h"
 
 namespace F = dezero::functions;
 using namespace dezero;

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace dezero::testing {
 

@@ -2,7 +2,7 @@
 // (each keeps a reference that would dangle before its first use). Built by ctest twice per case
 // (tests/CMakeLists.txt): without DANGEROUS the file compiles (so a typo cannot pass the test);
 // with -DDANGEROUS=N case N must fail, with a "deleted" diagnostic.
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace D = dezero::datasets;
 namespace L = dezero::layers;

@@ -1,6 +1,6 @@
 // A user's own test of a composite function with the installed EXPECT_GRADCHECK helpers.
-#include <dezero.h>
-#include <functions/testing.h>
+#include <dezero/dezero.h>
+#include <dezero/functions/testing.h>
 
 namespace F = dezero::functions;
 

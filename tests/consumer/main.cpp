@@ -1,5 +1,5 @@
 // Uses the installed headers and library: one include, a graph, a second derivative.
-#include <dezero.h>
+#include <dezero/dezero.h>
 
 #include <iostream>
 

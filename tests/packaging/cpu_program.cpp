@@ -6,7 +6,7 @@
 #include <iostream>
 #include <string>
 
-#include "dezero.h"
+#include <dezero/dezero.h>
 
 namespace {
 // The kB number on the line of /proc/self/<file> that starts with `key`, or -1.
