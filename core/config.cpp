@@ -23,9 +23,9 @@ GradModeGuard::GradModeGuard(bool enabled) : previous_(Config::enable_backprop()
 
 GradModeGuard::~GradModeGuard() { Config::enable_backprop() = previous_; }
 
-TestModeGuard::TestModeGuard() : previous_(Config::train()) { Config::train() = false; }
+TrainModeGuard::TrainModeGuard(bool training) : previous_(Config::train()) { Config::train() = training; }
 
-TestModeGuard::~TestModeGuard() { Config::train() = previous_; }
+TrainModeGuard::~TrainModeGuard() { Config::train() = previous_; }
 
 DetectAnomalyGuard::DetectAnomalyGuard(bool enabled) : previous_(Config::detect_anomaly()) {
   Config::detect_anomaly() = enabled;

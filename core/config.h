@@ -32,17 +32,24 @@ class NoGradGuard : public GradModeGuard {
   NoGradGuard() : GradModeGuard(false) {}
 };
 
-/// Test mode inside the scope (DeZero's test_mode()): dropout is the identity, batch_norm uses
-/// running statistics.
-class TestModeGuard {
+/// Sets Config::train() to `training` for a scope. Layer::operator() uses it, so a layer's
+/// train()/eval() mode governs every function its forward calls (F::dropout, F::batch_norm).
+class TrainModeGuard {
  public:
-  TestModeGuard();
-  ~TestModeGuard();
-  TestModeGuard(const TestModeGuard&) = delete;
-  TestModeGuard& operator=(const TestModeGuard&) = delete;
+  explicit TrainModeGuard(bool training);
+  ~TrainModeGuard();
+  TrainModeGuard(const TrainModeGuard&) = delete;
+  TrainModeGuard& operator=(const TrainModeGuard&) = delete;
 
  private:
   bool previous_;
+};
+
+/// Test mode inside the scope (DeZero's test_mode()): dropout is the identity, batch_norm uses
+/// running statistics. Inside a layer's forward, the layer's own mode (eval()) decides instead.
+class TestModeGuard : public TrainModeGuard {
+ public:
+  TestModeGuard() : TrainModeGuard(false) {}
 };
 
 /// Anomaly detection inside the scope (torch.autograd.detect_anomaly): each Function's forward

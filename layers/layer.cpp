@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dezero/core/config.h"
 #include "dezero/core/error.h"
 #include "dezero/io/safetensors.h"
 
@@ -67,6 +68,7 @@ Layer& Layer::operator=(Layer&& other) noexcept {
 Variable Layer::operator()(const Variable& x) {
   DZ_CHECK(!moved_from_, "Layer: forward of a layer that was moved from (std::move took its parameters); use the "
            "object it was moved into");
+  TrainModeGuard mode(training_);  // train()/eval() governs F::dropout and F::batch_norm inside
   return forward(x);
 }
 
@@ -197,7 +199,19 @@ void Sequential::push_back(AnyLayer layer) {
 
 Variable Sequential::forward(const Variable& x) {
   Variable h = x;
-  for (auto& l : layers_) h = l->forward(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    try {
+      h = layer(h);
+    } catch (const Error& e) {
+      // "layer 10 Linear(1568 -> 64) on x (64, 1600): ..."; a nested Sequential's "layer 3 ..."
+      // becomes "layer 1.3 ...".
+      const std::string what = e.what();
+      if (dynamic_cast<const Sequential*>(&layer) != nullptr && what.rfind("layer ", 0) == 0)
+        throw Error(fmt::format("layer {}.{}", i, what.substr(6)));
+      throw Error(fmt::format("layer {} {} on x {}: {}", i, layer.name(), to_string(h.shape()), what));
+    }
+  }
   return h;
 }
 

@@ -9,6 +9,57 @@ using namespace dezero;
 
 namespace {
 
+// A user's layer that calls the functions directly: eval() must switch them off too (it kept
+// dropping out after eval(), since F::dropout read the thread's mode and only L::Dropout the
+// layer's).
+struct DropoutThenNorm : L::Layer {
+  Parameter gamma = register_parameter("gamma", Parameter(Tensor::ones({3}, Float64), "gamma"));
+  Parameter beta = register_parameter("beta", Parameter(Tensor::zeros({3}, Float64), "beta"));
+  std::shared_ptr<Tensor> mean = register_buffer("mean"), var = register_buffer("var");
+  DropoutThenNorm() {
+    *mean = Tensor::zeros({3}, Float64);
+    *var = Tensor::ones({3}, Float64);
+  }
+  Variable forward(const Variable& x) override {
+    return F::batch_norm(F::dropout(x, 0.5), gamma, beta, *mean, *var);
+  }
+  std::string name() const override { return "DropoutThenNorm"; }
+};
+
+TEST(LayerTest, EvalGovernsTheFunctionsACustomLayerCalls) {
+  manual_seed(4);
+  L::Sequential model{DropoutThenNorm()};
+  const Variable x(ops::add(Tensor::randn({64, 3}, Float64), Tensor::scalar(2.0, Float64)));
+  auto& inner = dynamic_cast<DropoutThenNorm&>(model[0]);
+  model(x);  // training: dropout zeroes entries, batch statistics move the running mean
+  const Tensor mean_after_training = inner.mean->clone();
+  EXPECT_GT(ops::max(ops::abs(mean_after_training)).item(), 0.1);
+  model.eval();
+  const Variable y = model(x);
+  EXPECT_EQ(ops::max(ops::abs(ops::sub(*inner.mean, mean_after_training))).item(), 0.0)
+      << "eval(): batch_norm must use, not update, the running statistics";
+  // eval: y = (x - mean) / sqrt(var + eps) with the running statistics, no dropout.
+  const Tensor expected = ops::div(ops::sub(x.data(), *inner.mean), ops::sqrt(ops::add(*inner.var, Tensor::scalar(2e-5, Float64))));
+  EXPECT_LT(ops::max(ops::abs(ops::sub(y.data(), expected))).item(), 1e-12);
+  // Outside any layer the thread's mode still applies, and train() brings dropout back.
+  const Variable h = F::dropout(Variable(Tensor::ones({1000}, Float64)));
+  EXPECT_GT(ops::sum(ops::eq(h.data(), Tensor::scalar(0.0, Float64))).item(), 300);
+  {
+    TestModeGuard test;
+    EXPECT_EQ(ops::sum(F::dropout(Variable(Tensor::ones({1000}, Float64))).data()).item(), 1000.0);
+  }
+}
+
+TEST(LayerTest, AnErrorInsideSequentialNamesTheLayerAndItsInput) {
+  manual_seed(5);
+  L::Sequential model{L::Linear(5), L::ReLU(), L::Sequential{L::Linear(3), L::Linear(2)}};
+  model(Variable(Tensor::randn({2, 4})));
+  EXPECT_DZ_ERROR(model(Variable(Tensor::randn({2, 7}))), ::testing::HasSubstr("layer 0 Linear(4 -> 5) on x (2, 7): "));
+  L::Sequential outer{L::ReLU(), L::Sequential{L::Linear(3)}};
+  outer(Variable(Tensor::randn({2, 4})));
+  EXPECT_DZ_ERROR(outer(Variable(Tensor::randn({2, 6}))), ::testing::HasSubstr("layer 1.0 Linear(4 -> 3) on x (2, 6): "));
+}
+
 TEST(LayerTest, RegistryNamesShapesAndLazySizes) {
   manual_seed(0);
   L::Sequential model{L::Linear(5), L::ReLU(), L::Linear(2)};
