@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <numbers>
 #include <unordered_set>
 
@@ -12,19 +13,38 @@
 #include "dezero/core/error.h"
 
 namespace dezero::optimizers {
-Optimizer::Optimizer(const layers::Layer& model, double lr_) : lr(lr_), model_(&model) {}
+namespace {
+// A hyperparameter in [lo, hi] (PyTorch refuses the same values); returns it.
+double checked(const char* optimizer, const char* name, double value, double lo, double hi) {
+  DZ_CHECK(value >= lo && value <= hi, "{}: {} must be in [{}, {}]; got {}", optimizer, name, lo,
+           hi, value);
+  return value;
+}
+constexpr double kInf = std::numeric_limits<double>::infinity();
+double checked_lr(const char* optimizer, double lr) {
+  DZ_CHECK(std::isfinite(lr) && lr >= 0, "{}: lr must be finite and >= 0; got {}", optimizer, lr);
+  return lr;
+}
+}  // namespace
 
-Optimizer::Optimizer(std::vector<Parameter> params, double lr_) : lr(lr_), params_(std::move(params)) {}
+Optimizer::Optimizer(const layers::Layer& model, double lr_)
+    : lr(checked_lr("optimizer", lr_)), model_(&model) {}
+
+Optimizer::Optimizer(std::vector<Parameter> params, double lr_)
+    : lr(checked_lr("optimizer", lr_)), params_(std::move(params)) {}
 
 std::vector<Parameter> Optimizer::current_params() const {
   if (!model_) return params_;
   DZ_CHECK(!model_->moved_from(),
-           "optimizer: the model it was built on was moved from (std::move), so it would update nothing; build the "
+           "optimizer: the model it was built on was moved from (std::move), so it would update "
+           "nothing; build the "
            "optimizer on the model's final object (move the model first)");
   return model_->params();
 }
 
-void Optimizer::add_hook(std::function<void(std::vector<Parameter>&)> hook) { hooks_.push_back(std::move(hook)); }
+void Optimizer::add_hook(std::function<void(std::vector<Parameter>&)> hook) {
+  hooks_.push_back(std::move(hook));
+}
 
 void Optimizer::update() {
   NoGradGuard no_grad;
@@ -43,7 +63,8 @@ Tensor& Optimizer::state(const Parameter& p, size_t i) {
   return slots[i];
 }
 
-std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict(const layers::Layer& model) const {
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict(
+    const layers::Layer& model) const {
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& [name, p] : model.named_params()) {
     const auto it = state_.find(p.node());
@@ -54,18 +75,22 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict(const layers::
   return out;
 }
 
-void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensors& content, const std::string& prefix) {
+void Optimizer::load_state_dict(const layers::Layer& model, const io::SafeTensors& content,
+                                const std::string& prefix) {
   // Everything is checked before the state changes: a bad file leaves the optimizer as it was.
   std::unordered_map<const void*, std::deque<Tensor>> loaded;
   for (const auto& [name, p] : model.named_params()) {
     for (size_t i = 0;; ++i) {
       const std::string key = fmt::format("{}{}.{}", prefix, name, i);
-      const auto it = std::find_if(content.tensors.begin(), content.tensors.end(), [&](const auto& e) { return e.first == key; });
+      const auto it = std::find_if(content.tensors.begin(), content.tensors.end(),
+                                   [&](const auto& e) { return e.first == key; });
       if (it == content.tensors.end()) break;
-      DZ_CHECK(it->second.dtype() == p.dtype(), "load_checkpoint: optimizer state '{}' is {} but the parameter is {}", key,
+      DZ_CHECK(it->second.dtype() == p.dtype(),
+               "load_checkpoint: optimizer state '{}' is {} but the parameter is {}", key,
                to_string(it->second.dtype()), to_string(p.dtype()));
-      DZ_CHECK(it->second.shape() == p.shape(), "load_checkpoint: optimizer state '{}' has shape {} but the parameter {}",
-               key, to_string(it->second.shape()), to_string(p.shape()));
+      DZ_CHECK(it->second.shape() == p.shape(),
+               "load_checkpoint: optimizer state '{}' has shape {} but the parameter {}", key,
+               to_string(it->second.shape()), to_string(p.shape()));
       loaded[p.node()].push_back(it->second.to(p.device()));
     }
   }
@@ -88,10 +113,42 @@ void Optimizer::axpby_param(Parameter& p, double a, const Tensor& x, double b) {
 // Each pass below is one axpby: the state and the parameters are updated in place (the update
 // of a 1.8 M-parameter MLP went from four temporaries and passes per tensor to two passes).
 
+SGD::SGD(const layers::Layer& model, SGDOptions o) : Optimizer(model, checked_lr("SGD", o.lr)) {}
+SGD::SGD(std::vector<Parameter> params, SGDOptions o)
+    : Optimizer(std::move(params), checked_lr("SGD", o.lr)) {}
+
 void SGD::update_one(Parameter& p, const Tensor& g) { axpby_param(p, -lr, g, 1.0); }
 
-MomentumSGD::MomentumSGD(const layers::Layer& model, MomentumOptions o) : Optimizer(model, o.lr), opt_(o) {}
-MomentumSGD::MomentumSGD(std::vector<Parameter> params, MomentumOptions o) : Optimizer(std::move(params), o.lr), opt_(o) {}
+namespace {
+MomentumOptions checked(MomentumOptions o) {
+  checked_lr("MomentumSGD", o.lr);
+  checked("MomentumSGD", "momentum", o.momentum, 0, kInf);
+  return o;
+}
+AdaGradOptions checked(AdaGradOptions o) {
+  checked_lr("AdaGrad", o.lr);
+  checked("AdaGrad", "eps", o.eps, 0, kInf);
+  return o;
+}
+AdaDeltaOptions checked(AdaDeltaOptions o) {
+  checked("AdaDelta", "rho", o.rho, 0, 1);
+  checked("AdaDelta", "eps", o.eps, 0, kInf);
+  return o;
+}
+AdamOptions checked(AdamOptions o) {
+  checked_lr("Adam", o.lr);
+  DZ_CHECK(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
+           "Adam: betas must be in [0, 1); got ({}, {})", o.beta1, o.beta2);
+  checked("Adam", "eps", o.eps, 0, kInf);
+  checked("Adam", "weight_decay", o.weight_decay, 0, kInf);
+  return o;
+}
+}  // namespace
+
+MomentumSGD::MomentumSGD(const layers::Layer& model, MomentumOptions o)
+    : Optimizer(model, checked(o).lr), opt_(o) {}
+MomentumSGD::MomentumSGD(std::vector<Parameter> params, MomentumOptions o)
+    : Optimizer(std::move(params), checked(o).lr), opt_(o) {}
 
 void MomentumSGD::update_one(Parameter& p, const Tensor& g) {
   Tensor& v = state(p, 0);
@@ -104,7 +161,10 @@ void MomentumSGD::update_one(Parameter& p, const Tensor& g) {
   }
 }
 
-AdaGrad::AdaGrad(const layers::Layer& model, AdaGradOptions o) : Optimizer(model, o.lr), opt_(o) {}
+AdaGrad::AdaGrad(const layers::Layer& model, AdaGradOptions o)
+    : Optimizer(model, checked(o).lr), opt_(o) {}
+AdaGrad::AdaGrad(std::vector<Parameter> params, AdaGradOptions o)
+    : Optimizer(std::move(params), checked(o).lr), opt_(o) {}
 
 void AdaGrad::update_one(Parameter& p, const Tensor& g) {
   Tensor& h = state(p, 0);
@@ -112,7 +172,10 @@ void AdaGrad::update_one(Parameter& p, const Tensor& g) {
   p.set_data(p.data() - lr * g / (ops::sqrt(h) + opt_.eps));
 }
 
-AdaDelta::AdaDelta(const layers::Layer& model, AdaDeltaOptions o) : Optimizer(model, 1.0), opt_(o) {}
+AdaDelta::AdaDelta(const layers::Layer& model, AdaDeltaOptions o)
+    : Optimizer(model, 1.0), opt_(checked(o)) {}
+AdaDelta::AdaDelta(std::vector<Parameter> params, AdaDeltaOptions o)
+    : Optimizer(std::move(params), 1.0), opt_(checked(o)) {}
 
 void AdaDelta::update_one(Parameter& p, const Tensor& g) {
   Tensor &msg = state(p, 0), &msdx = state(p, 1);
@@ -123,8 +186,9 @@ void AdaDelta::update_one(Parameter& p, const Tensor& g) {
   p.set_data(p.data() - lr * dx);
 }
 
-Adam::Adam(const layers::Layer& model, AdamOptions o) : Optimizer(model, o.lr), opt_(o) {}
-Adam::Adam(std::vector<Parameter> params, AdamOptions o) : Optimizer(std::move(params), o.lr), opt_(o) {}
+Adam::Adam(const layers::Layer& model, AdamOptions o) : Optimizer(model, checked(o).lr), opt_(o) {}
+Adam::Adam(std::vector<Parameter> params, AdamOptions o)
+    : Optimizer(std::move(params), checked(o).lr), opt_(o) {}
 
 void Adam::update_one(Parameter& p, const Tensor& g) {
   Tensor &m = state(p, 0), &v = state(p, 1), &t = state(p, 2);
@@ -157,7 +221,8 @@ std::function<void(std::vector<Parameter>&)> ClipGrad(double max_norm) {
   DZ_CHECK(max_norm > 0, "ClipGrad: max_norm must be positive; got {}", max_norm);
   return [max_norm](std::vector<Parameter>& params) {
     double total = 0;
-    for (const Parameter& p : params) total += ops::sum(ops::square(p.grad().data().to(Float64))).item();
+    for (const Parameter& p : params)
+      total += ops::sum(ops::square(p.grad().data().to(Float64))).item();
     const double rate = max_norm / (std::sqrt(total) + 1e-6);
     if (rate >= 1) return;
     for (Parameter& p : params) p.set_grad(Variable(p.grad().data() * rate));
@@ -175,11 +240,12 @@ std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer& la
 
 // ---- Checkpoints ----
 
-void save_checkpoint(const std::string& path, const layers::Layer& model, const Optimizer& optimizer,
-                     std::map<std::string, std::string> metadata) {
+void save_checkpoint(const std::string& path, const layers::Layer& model,
+                     const Optimizer& optimizer, std::map<std::string, std::string> metadata) {
   io::SafeTensors content;
   for (auto& [n, t] : model.state_dict()) content.tensors.emplace_back("model." + n, t);
-  for (auto& [n, t] : optimizer.state_dict(model)) content.tensors.emplace_back("optimizer." + n, t);
+  for (auto& [n, t] : optimizer.state_dict(model))
+    content.tensors.emplace_back("optimizer." + n, t);
   metadata["format"] = "dezero-checkpoint";
   metadata["lr"] = fmt::format("{:.17g}", optimizer.lr);
   metadata["random_state"] = random_state();  // dropout masks continue as in an uninterrupted run
@@ -209,18 +275,21 @@ void check_optimizer_entries(const io::SafeTensors& content, const std::string& 
     if (key.rfind("optimizer.", 0) != 0) continue;
     const size_t dot = key.rfind('.');
     const std::string param = "model." + key.substr(10, dot - 10);
-    const auto it = std::find_if(content.tensors.begin(), content.tensors.end(), [&](const auto& e) { return e.first == param; });
-    DZ_CHECK(it != content.tensors.end(), "load_checkpoint: {}: optimizer state '{}' has no parameter '{}'", path, key,
-             param);
+    const auto it = std::find_if(content.tensors.begin(), content.tensors.end(),
+                                 [&](const auto& e) { return e.first == param; });
+    DZ_CHECK(it != content.tensors.end(),
+             "load_checkpoint: {}: optimizer state '{}' has no parameter '{}'", path, key, param);
     DZ_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(),
-             "load_checkpoint: {}: optimizer state '{}' is {} {} but '{}' is {} {}", path, key, to_string(t.dtype()),
-             to_string(t.shape()), param, to_string(it->second.dtype()), to_string(it->second.shape()));
+             "load_checkpoint: {}: optimizer state '{}' is {} {} but '{}' is {} {}", path, key,
+             to_string(t.dtype()), to_string(t.shape()), param, to_string(it->second.dtype()),
+             to_string(it->second.shape()));
   }
 }
 
 }  // namespace
 
-std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer) {
+std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model,
+                                                   Optimizer& optimizer) {
   const io::SafeTensors content = io::load_safetensors(path);
   DZ_CHECK(content.metadata.count("format") && content.metadata.at("format") == "dezero-checkpoint",
            "load_checkpoint: {} is not a dezero checkpoint (no format metadata)", path);

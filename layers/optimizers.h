@@ -6,8 +6,8 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <string>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -29,8 +29,10 @@ class Optimizer {
   void update();
   /// The per-parameter state, named "<parameter name>.<slot>" after model's parameter names.
   std::vector<std::pair<std::string, Tensor>> state_dict(const layers::Layer& model) const;
-  /// Restores state_dict(model) from "<prefix><name>" tensors of content (missing ones start fresh).
-  void load_state_dict(const layers::Layer& model, const io::SafeTensors& content, const std::string& prefix);
+  /// Restores state_dict(model) from "<prefix><name>" tensors of content (missing ones start
+  /// fresh).
+  void load_state_dict(const layers::Layer& model, const io::SafeTensors& content,
+                       const std::string& prefix);
   /// Adds a hook, run on the parameters with gradients before each update, in order.
   void add_hook(std::function<void(std::vector<Parameter>&)> hook);
   /// The learning rate (schedulers change it).
@@ -55,10 +57,19 @@ class Optimizer {
   std::unordered_map<const void*, std::deque<Tensor>> state_;  // deque: growing keeps references
 };
 
+/// Options of SGD (DeZero's default lr).
+struct SGDOptions {
+  double lr = 0.01;
+};
 /// p -= lr * g.
 class SGD : public Optimizer {
  public:
   using Optimizer::Optimizer;
+  /// SGD(model, {.lr = 0.1}), like the other optimizers.
+  SGD(const layers::Layer& model, SGDOptions options = {});
+  SGD(const layers::Layer&& model, SGDOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters.
+  SGD(std::vector<Parameter> params, SGDOptions options = {});
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
@@ -74,7 +85,8 @@ struct MomentumOptions {
 class MomentumSGD : public Optimizer {
  public:
   MomentumSGD(const layers::Layer& model, MomentumOptions options = {});
-  MomentumSGD(const layers::Layer&& model, MomentumOptions options = {}) = delete;  ///< no temporary model
+  MomentumSGD(const layers::Layer&& model,
+              MomentumOptions options = {}) = delete;  ///< no temporary model
   MomentumSGD(std::vector<Parameter> params, MomentumOptions options = {});
 
  protected:
@@ -93,7 +105,10 @@ struct AdaGradOptions {
 class AdaGrad : public Optimizer {
  public:
   AdaGrad(const layers::Layer& model, AdaGradOptions options = {});
-  AdaGrad(const layers::Layer&& model, AdaGradOptions options = {}) = delete;  ///< no temporary model
+  AdaGrad(const layers::Layer&& model,
+          AdaGradOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters.
+  AdaGrad(std::vector<Parameter> params, AdaGradOptions options = {});
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
@@ -107,11 +122,15 @@ struct AdaDeltaOptions {
   double rho = 0.95;
   double eps = 1e-6;
 };
-/// s = rho s + (1 - rho) g^2;  d = sqrt((u + eps) / (s + eps)) g;  u = rho u + (1 - rho) d^2;  p -= d.
+/// s = rho s + (1 - rho) g^2;  d = sqrt((u + eps) / (s + eps)) g;  u = rho u + (1 - rho) d^2;  p -=
+/// d.
 class AdaDelta : public Optimizer {
  public:
   AdaDelta(const layers::Layer& model, AdaDeltaOptions options = {});
-  AdaDelta(const layers::Layer&& model, AdaDeltaOptions options = {}) = delete;  ///< no temporary model
+  AdaDelta(const layers::Layer&& model,
+           AdaDeltaOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters.
+  AdaDelta(std::vector<Parameter> params, AdaDeltaOptions options = {});
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
@@ -202,10 +221,11 @@ class CosineAnnealing {
 /// Writes model parameters and buffers ("model.*"), the optimizer's state ("optimizer.*"), its
 /// learning rate, the global random generator's state and the given metadata (epoch, ...) to
 /// one safetensors file, atomically.
-void save_checkpoint(const std::string& path, const layers::Layer& model, const Optimizer& optimizer,
-                     std::map<std::string, std::string> metadata = {});
+void save_checkpoint(const std::string& path, const layers::Layer& model,
+                     const Optimizer& optimizer, std::map<std::string, std::string> metadata = {});
 /// Restores what save_checkpoint wrote into model and optimizer (and the random generator);
 /// returns the metadata.
-std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model, Optimizer& optimizer);
+std::map<std::string, std::string> load_checkpoint(const std::string& path, layers::Layer& model,
+                                                   Optimizer& optimizer);
 
 }  // namespace dezero::optimizers

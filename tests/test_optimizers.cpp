@@ -63,14 +63,50 @@ TEST(OptimizerTest, AdamAdamWAdaGradAdaDelta) {
 }
 
 // The update writes a parameter's own storage in place; a tensor handle held elsewhere (a snapshot
-// of the weights, the optimizer's state_dict) keeps its values: the parameter then gets a new tensor.
+// of the weights, the optimizer's state_dict) keeps its values: the parameter then gets a new
+// tensor. Every optimizer is built the same two ways: (model, {options}) and ({parameters},
+// {options}).
+TEST(OptimizerTest, UniformConstructorsAndParameterLists) {
+  manual_seed(2);
+  L::Linear model(2);
+  model(Variable(Tensor::randn({3, 4})));
+  O::SGD by_options(model, {.lr = 0.1});
+  EXPECT_DOUBLE_EQ(by_options.lr, 0.1);
+  EXPECT_DOUBLE_EQ(O::SGD(model).lr, 0.01);  // DeZero's default
+  OneParam a, b, c;
+  O::SGD sgd(std::vector<Parameter>{a.p}, {.lr = 0.2});
+  a.step(sgd);
+  EXPECT_DOUBLE_EQ(a.p.item(), 0.9);
+  O::AdaGrad adagrad({b.p}, {.lr = 0.1});
+  b.step(adagrad);  // h = 0.25, p -= 0.1 * 0.5 / (0.5 + 1e-8)
+  EXPECT_NEAR(b.p.item(), 1.0 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+  O::AdaDelta adadelta({c.p}, {.rho = 0.9, .eps = 1e-6});
+  c.step(adadelta);  // s = 0.025, d = sqrt(1e-6 / (0.025 + 1e-6)) 0.5
+  EXPECT_NEAR(c.p.item(), 1.0 - std::sqrt(1e-6 / (0.025 + 1e-6)) * 0.5, 1e-12);
+}
+
+TEST(OptimizerTest, InvalidHyperparametersAreClearErrors) {
+  L::Linear model(2);
+  using ::testing::HasSubstr;
+  EXPECT_DZ_ERROR(O::SGD(model, -1.0), HasSubstr("lr must be finite and >= 0; got -1"));
+  EXPECT_DZ_ERROR(O::SGD(model, {.lr = std::nan("")}), HasSubstr("SGD: lr"));
+  EXPECT_DZ_ERROR(O::MomentumSGD(model, {.momentum = -0.5}), HasSubstr("MomentumSGD: momentum"));
+  EXPECT_DZ_ERROR(O::Adam(model, {.beta1 = 1.0}), HasSubstr("Adam: betas must be in [0, 1)"));
+  EXPECT_DZ_ERROR(O::AdamW(model, {.weight_decay = -0.01}), HasSubstr("weight_decay"));
+  EXPECT_DZ_ERROR(O::AdaGrad(model, {.eps = -1}), HasSubstr("AdaGrad: eps"));
+  EXPECT_DZ_ERROR(O::AdaDelta(model, {.rho = 1.5}), HasSubstr("AdaDelta: rho"));
+}
+
 TEST(OptimizerTest, UpdatesInPlaceUnlessAnotherHandleSharesTheStorage) {
   for (int kind = 0; kind < 3; ++kind) {
     Parameter p(Tensor::from_vector({1.0, 2.0}, Float64), "p");
     std::unique_ptr<O::Optimizer> opt;
     if (kind == 0) opt = std::make_unique<O::SGD>(std::vector<Parameter>{p}, 0.1);
-    if (kind == 1) opt = std::make_unique<O::MomentumSGD>(std::vector<Parameter>{p}, O::MomentumOptions{.lr = 0.1});
-    if (kind == 2) opt = std::make_unique<O::Adam>(std::vector<Parameter>{p}, O::AdamOptions{.lr = 0.1});
+    if (kind == 1)
+      opt = std::make_unique<O::MomentumSGD>(std::vector<Parameter>{p},
+                                             O::MomentumOptions{.lr = 0.1});
+    if (kind == 2)
+      opt = std::make_unique<O::Adam>(std::vector<Parameter>{p}, O::AdamOptions{.lr = 0.1});
     auto step = [&] {
       p.set_grad(Variable(Tensor::from_vector({0.5, -0.5}, Float64)));
       opt->update();
@@ -78,11 +114,13 @@ TEST(OptimizerTest, UpdatesInPlaceUnlessAnotherHandleSharesTheStorage) {
     step();
     const void* storage = p.data().raw_data();
     step();
-    EXPECT_EQ(p.data().raw_data(), storage) << "kind " << kind << ": an update nobody else sees runs in place";
+    EXPECT_EQ(p.data().raw_data(), storage)
+        << "kind " << kind << ": an update nobody else sees runs in place";
     const Tensor snapshot = p.data();
     const std::vector<double> before = snapshot.to_vector();
     step();
-    EXPECT_EQ(snapshot.to_vector(), before) << "kind " << kind << ": a held handle must keep its values";
+    EXPECT_EQ(snapshot.to_vector(), before)
+        << "kind " << kind << ": a held handle must keep its values";
     EXPECT_NE(p.data().to_vector(), before);
     if (kind != 1) continue;
     layers::Linear lin(1, {.in_size = 1, .bias = false, .dtype = Float64});
@@ -113,7 +151,8 @@ TEST(OptimizerTest, AModelMovedAfterTheOptimizerWasBuiltIsAClearError) {
   EXPECT_FALSE(moved.moved_from());
   EXPECT_EQ(moved.params().size(), 4u);
   F::sum(moved(x)).backward();
-  EXPECT_DZ_ERROR(opt.update(), ::testing::HasSubstr("optimizer"), ::testing::HasSubstr("moved from"));
+  EXPECT_DZ_ERROR(opt.update(), ::testing::HasSubstr("optimizer"),
+                  ::testing::HasSubstr("moved from"));
   EXPECT_DZ_ERROR(model(x), ::testing::HasSubstr("moved from"));
   O::SGD fresh(moved, 0.1);
   const Tensor before = moved.params()[0].data().clone();
@@ -140,7 +179,8 @@ TEST(OptimizerTest, Hooks) {
   clip.update();
   EXPECT_NEAR(x.data().at({0}), -0.6, 1e-6);
   EXPECT_NEAR(y.item(), -0.8, 1e-6);
-  layers::Linear frozen(1, {.in_size = 1, .dtype = Float64}), free_layer(1, {.in_size = 1, .dtype = Float64});
+  layers::Linear frozen(1, {.in_size = 1, .dtype = Float64}),
+      free_layer(1, {.in_size = 1, .dtype = Float64});
   const double before = frozen.W.item();
   O::SGD sgd2({frozen.W, free_layer.W}, 0.1);
   sgd2.add_hook(O::FreezeParam(frozen));
