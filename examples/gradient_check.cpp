@@ -2,9 +2,11 @@
 // We write y = swish(x) = x * sigmoid(x) as a custom Function twice: once correctly, once with a
 // backward that is right in value but built from a constant, so it has no second derivative.
 
+#include <dezero/dezero.h>
+
 #include <iostream>
 
-#include <dezero/dezero.h>
+#include "cli.h"
 
 namespace F = dezero::functions;
 using dezero::Function;
@@ -37,16 +39,19 @@ class Swish final : public Function {
   bool differentiable_;
 };
 
-Variable swish(const Variable& x, bool differentiable) { return dezero::call<Swish>(x, differentiable); }
+Variable swish(const Variable& x, bool differentiable) {
+  return dezero::call<Swish>(x, differentiable);
+}
 
-}  // namespace
-
-int main() {
+int check_swish_and_a_loss() {
   dezero::manual_seed(0);
   const std::vector<Tensor> inputs = {Tensor::randn({3, 4}, dezero::Float64)};
   for (bool differentiable : {true, false}) {
-    auto f = [differentiable](const std::vector<Variable>& v) { return swish(v[0], differentiable); };
-    std::cout << (differentiable ? "swish with a Variable backward:\n" : "swish with a Tensor backward:\n");
+    auto f = [differentiable](const std::vector<Variable>& v) {
+      return swish(v[0], differentiable);
+    };
+    std::cout << (differentiable ? "swish with a Variable backward:\n"
+                                 : "swish with a Tensor backward:\n");
     std::cout << "  " << dezero::gradient_check(f, inputs) << '\n';
     std::cout << "  " << dezero::gradgrad_check(f, inputs) << '\n';
   }
@@ -60,4 +65,12 @@ int main() {
              Tensor::randn({4}, dezero::Float64)});
   std::cout << "linear + softmax_cross_entropy:\n  " << r << '\n';
   return r.ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  examples::Cli app{
+      "gradient_check and gradgrad_check on a custom Function (swish), right and wrong"};
+  return app.run(argc, argv, check_swish_and_a_loss);
 }

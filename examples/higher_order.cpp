@@ -3,13 +3,14 @@
 //   2. Newton's method with automatic second derivatives;
 //   3. n-th derivatives of sin and tanh;
 //   4. double backprop.
-// Usage: higher_order [graph.png]   (also draws the graph of tanh's 4th derivative)
+// Usage: higher_order [--graph graph.png]   (also draws the graph of tanh's 4th derivative)
 
+#include <dezero/dezero.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 
-#include <dezero/dezero.h>
+#include "cli.h"
 
 namespace F = dezero::functions;
 using dezero::Tensor;
@@ -26,9 +27,7 @@ Variable derivative(const Variable& g, const Variable& x) {
   return dezero::grad({g}, {x}, /*create_graph=*/true)[0];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int demonstrate(const std::string& graph) {
   // 1. y' and y'' of x^4 - 2x^2 at x = 2.
   Variable x = scalar(2.0);
   Variable y = quartic(x);
@@ -66,9 +65,9 @@ int main(int argc, char** argv) {
     g = derivative(g, x);
     fmt::print("  n = {}: {:+.16f}\n", n, g.item());
   }
-  if (argc > 1) {
-    dezero::plot_dot_graph(g, argv[1], false);
-    spdlog::info("wrote the graph of tanh's 4th derivative to {}", argv[1]);
+  if (!graph.empty()) {
+    dezero::plot_dot_graph(g, graph, false);
+    spdlog::info("wrote the graph of tanh's 4th derivative to {}", graph);
   }
 
   // 4. Double backprop: z = (dy/dx)^3 + y with y = x^2; dz/dx = 24x^2 + 2x = 100 at x = 2.
@@ -80,4 +79,16 @@ int main(int argc, char** argv) {
   (F::pow(dy, 3.0) + y).backward();
   fmt::print("double backprop: dz/dx at x = 2 = {}\n", x.grad().item());
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string graph;
+  examples::Cli app{
+      "Higher-order derivatives: y'' by autograd, Newton's method, n-th derivatives, double "
+      "backprop"};
+  app.add_option("--graph", graph,
+                 "also draw the graph of tanh's 4th derivative to this file (.png, .svg or .dot)");
+  return app.run(argc, argv, [&] { return demonstrate(graph); });
 }

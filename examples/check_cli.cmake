@@ -1,0 +1,18 @@
+# Runs an example with ARGS ("|"-separated) and checks its exit status (RC), what it printed to
+# stdout (OUT: must match; OUT_NOT: must not) and to stderr (ERR: must match; ERR_NOT: must not).
+cmake_minimum_required(VERSION 3.24)
+string(REPLACE "|" ";" args "${ARGS}")
+execute_process(COMMAND "${PROGRAM}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+set(shown "${PROGRAM} ${args}\n  exit status ${rc}\n  stdout: ${out}\n  stderr: ${err}")
+if(NOT rc STREQUAL "${RC}")
+  message(FATAL_ERROR "expected exit status ${RC}:\n${shown}")
+endif()
+foreach(stream out err)
+  string(TOUPPER "${stream}" key)
+  if(DEFINED ${key} AND NOT "${${stream}}" MATCHES "${${key}}")
+    message(FATAL_ERROR "std${stream} does not match '${${key}}':\n${shown}")
+  endif()
+  if(DEFINED ${key}_NOT AND "${${stream}}" MATCHES "${${key}_NOT}")
+    message(FATAL_ERROR "std${stream} matches '${${key}_NOT}' (${CMAKE_MATCH_0}):\n${shown}")
+  endif()
+endforeach()
