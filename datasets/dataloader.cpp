@@ -49,13 +49,25 @@ Batch DataLoader::Iterator::operator*() const {
   const DataLoader& l = *loader_;
   const int64_t n = l.dataset_.size(), start = batch_ * l.batch_size_;
   const int64_t count = std::min(l.batch_size_, n - start);
-  Shape shape = l.dataset_.example_shape();
+  Batch b = l.dataset_.get_batch(
+      std::span<const int64_t>(order_.data() + start, static_cast<size_t>(count)));
+  const auto rows = [](const Tensor& v) { return v.defined() && v.ndim() >= 1 ? v.size(0) : -1; };
+  DZ_CHECK(rows(b.x) == count && rows(b.t) == count,
+           "DataLoader: the dataset's get_batch returned x {} and t {} for {} examples (both need "
+           "{} rows)",
+           b.x.defined() ? to_string(b.x.shape()) : "undefined",
+           b.t.defined() ? to_string(b.t.shape()) : "undefined", count, count);
+  if (l.opt_.transform) b.x = l.opt_.transform(b.x);
+  return {b.x.to(l.opt_.device), b.t.to(l.opt_.device)};
+}
+
+Batch LabeledDataset::get_batch(std::span<const int64_t> indices) const {
+  const int64_t count = static_cast<int64_t>(indices.size());
+  Shape shape = example_shape();
   shape.insert(shape.begin(), count);
   Tensor x = Tensor::empty(shape), t = Tensor::empty({count});
-  l.dataset_.fill_batch(std::span<const int64_t>(order_.data() + start, static_cast<size_t>(count)),
-                        x.data<float>(), t.data<float>());
-  if (l.opt_.transform) x = l.opt_.transform(x);
-  return {x.to(l.opt_.device), t.to(l.opt_.device)};
+  fill_batch(indices, x.data<float>(), t.data<float>());
+  return {x, t};
 }
 
 }  // namespace dezero::datasets

@@ -1,6 +1,7 @@
 #pragma once
-// Datasets and batching: Dataset (examples with integer labels), DataLoader (batches, seeded
-// shuffling, drop_last), batch transforms, MNIST from the original IDX files, and DeZero's Spiral.
+// Datasets and batching: Dataset (any examples and targets), LabeledDataset (float32 examples
+// with class labels), TensorDataset (in-memory tensors), DataLoader (batches, seeded shuffling,
+// drop_last), batch transforms, MNIST from the original IDX files, and DeZero's Spiral.
 
 #include <cstdint>
 #include <functional>
@@ -12,16 +13,49 @@
 
 namespace dezero::datasets {
 
-/// A finite set of (x, label) examples.
+/// One batch: inputs x (B, example...) and targets t (B, target...).
+struct Batch {
+  Tensor x, t;
+};
+
+/// A finite set of (x, target) examples: implement size() and get_batch(), or derive from
+/// LabeledDataset (float32 examples with class labels) or use TensorDataset (in-memory tensors).
 class Dataset {
  public:
   virtual ~Dataset() = default;
   /// Number of examples.
   virtual int64_t size() const = 0;
+  /// The examples at `indices`, stacked along a new first dimension of x and of t.
+  virtual Batch get_batch(std::span<const int64_t> indices) const = 0;
+};
+
+/// A dataset of float32 examples of one shape with one class label each (MNIST, Spiral):
+/// implement example_shape() and fill_batch(); batches are x (B, example...) and t (B,) float32.
+class LabeledDataset : public Dataset {
+ public:
   /// Shape of one example, e.g. (1, 28, 28).
   virtual Shape example_shape() const = 0;
   /// Writes the examples at `indices` into x (row-major, float32) and their labels into t.
   virtual void fill_batch(std::span<const int64_t> indices, float* x, float* t) const = 0;
+  /// x and t filled by fill_batch.
+  Batch get_batch(std::span<const int64_t> indices) const final;
+};
+
+/// Examples as the rows of in-memory tensors: x (N, ...) and targets t (N, ...) of any shape
+/// and dtype (class labels, regression targets, multi-label vectors); batches keep both dtypes.
+class TensorDataset : public Dataset {
+ public:
+  /// x and t must have the same first dimension N >= 1.
+  TensorDataset(Tensor x, Tensor t);
+  int64_t size() const override { return x_.size(0); }
+  Batch get_batch(std::span<const int64_t> indices) const override;
+  /// All inputs.
+  const Tensor& x() const { return x_; }
+  /// All targets.
+  const Tensor& t() const { return t_; }
+
+ private:
+  Tensor x_, t_;
 };
 
 /// A transform applied to every batch of inputs (x (B, ...) -> x').
@@ -31,16 +65,11 @@ Transform Normalize(double mean, double std);
 /// Applies transforms in order.
 Transform Compose(std::vector<Transform> transforms);
 
-/// One batch: x (B, example...) and labels t (B,), float32.
-struct Batch {
-  Tensor x, t;
-};
-
 /// Options of DataLoader.
 struct DataLoaderOptions {
   bool shuffle = true;
-  uint64_t seed = 0;       // epoch e shuffles with a generator seeded from (seed, e)
-  bool drop_last = false;  // by default the last batch may be smaller
+  uint64_t seed = 0;         // epoch e shuffles with a generator seeded from (seed, e)
+  bool drop_last = false;    // by default the last batch may be smaller
   Transform transform = {};  // applied to each batch's x
   Device device = Device::CPU;
 };
@@ -90,9 +119,10 @@ class DataLoader {
 /// MNIST from the original IDX files (gzip-compressed or not):
 /// {train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-...}[.gz] in dir. Pixels scaled to
 /// [0, 1], x (1, 28, 28). Every header field is validated; errors name the file and the field.
-class MNIST : public Dataset {
+class MNIST : public LabeledDataset {
  public:
-  MNIST(const std::string& dir, bool train, int64_t limit = 0);  // limit > 0: the first `limit` examples; < 0 throws
+  MNIST(const std::string& dir, bool train,
+        int64_t limit = 0);  // limit > 0: the first `limit` examples; < 0 throws
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   Shape example_shape() const override { return {1, rows_, cols_}; }
   void fill_batch(std::span<const int64_t> indices, float* x, float* t) const override;
@@ -105,7 +135,7 @@ class MNIST : public Dataset {
 };
 
 /// DeZero's spiral: num_class arms of num_data 2-d points each (seeded, shuffled).
-class Spiral : public Dataset {
+class Spiral : public LabeledDataset {
  public:
   Spiral(bool train = true, int64_t num_data = 100, int64_t num_class = 3);
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }

@@ -24,16 +24,19 @@ uint64_t promised_size(const uint8_t* d, size_t size, uint32_t ndims, const std:
   DZ_CHECK(size >= header_size(ndims), "IDX: {}: truncated header ({} bytes, need {})", name, size,
            header_size(ndims));
   const uint32_t magic = be32(d), want = 0x0800 + ndims;
-  DZ_CHECK(magic == want, "IDX: {}: magic number is 0x{:08x}, expected 0x{:08x} (unsigned bytes, {} dims)", name,
+  DZ_CHECK(magic == want,
+           "IDX: {}: magic number is 0x{:08x}, expected 0x{:08x} (unsigned bytes, {} dims)", name,
            magic, want, ndims);
   uint64_t count = 1;
   for (uint32_t i = 0; i < ndims; ++i) {
     const uint32_t n = be32(d + 4 + 4 * i);
     if (dims) dims->push_back(n);
-    DZ_CHECK(!__builtin_mul_overflow(count, uint64_t{n}, &count), "IDX: {}: dimensions overflow", name);
+    DZ_CHECK(!__builtin_mul_overflow(count, uint64_t{n}, &count), "IDX: {}: dimensions overflow",
+             name);
   }
   uint64_t total = 0;
-  DZ_CHECK(!__builtin_add_overflow(count, uint64_t{header_size(ndims)}, &total), "IDX: {}: dimensions overflow", name);
+  DZ_CHECK(!__builtin_add_overflow(count, uint64_t{header_size(ndims)}, &total),
+           "IDX: {}: dimensions overflow", name);
   return total;
 }
 
@@ -77,7 +80,8 @@ std::vector<uint8_t> gunzip_idx(std::string_view in, uint32_t ndims, const std::
       header_known = true;
       // The promised size at once (no doubling and its transient copies), but never more than
       // deflate can produce from this input (at most 1032:1), so a lying header allocates nothing.
-      out.reserve(static_cast<size_t>(std::min<uint64_t>(limit, uint64_t{in.size()} * 1032 + header_size(ndims))));
+      out.reserve(static_cast<size_t>(
+          std::min<uint64_t>(limit, uint64_t{in.size()} * 1032 + header_size(ndims))));
       if (out.size() > limit) {
         error = fmt::format("holds more data than its header promises ({} bytes)", limit);
         break;

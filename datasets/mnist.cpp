@@ -27,9 +27,10 @@ MNIST::MNIST(const std::string& dir, bool train, int64_t limit) {
   IdxArray images = load_idx(images_path, 3), labels = load_idx(labels_path, 1);
   const std::vector<uint32_t>& idims = images.dims;
   const std::vector<uint32_t>& ldims = labels.dims;
-  DZ_CHECK(idims[1] > 0 && idims[2] > 0, "MNIST: {}: image size {}x{} is empty", images_path, idims[1], idims[2]);
-  DZ_CHECK(idims[0] == ldims[0], "MNIST: {} has {} images but {} has {} labels", images_path, idims[0],
-           labels_path, ldims[0]);
+  DZ_CHECK(idims[1] > 0 && idims[2] > 0, "MNIST: {}: image size {}x{} is empty", images_path,
+           idims[1], idims[2]);
+  DZ_CHECK(idims[0] == ldims[0], "MNIST: {} has {} images but {} has {} labels", images_path,
+           idims[0], labels_path, ldims[0]);
   rows_ = idims[1];
   cols_ = idims[2];
   int64_t n = idims[0];
@@ -42,7 +43,8 @@ MNIST::MNIST(const std::string& dir, bool train, int64_t limit) {
   pixels_.shrink_to_fit();  // a limit keeps only what it uses
   labels_.shrink_to_fit();
   for (size_t i = 0; i < labels_.size(); ++i)
-    DZ_CHECK(labels_[i] <= 9, "MNIST: {}: label {} at index {} is not a digit", labels_path, labels_[i], i);
+    DZ_CHECK(labels_[i] <= 9, "MNIST: {}: label {} at index {} is not a digit", labels_path,
+             labels_[i], i);
 }
 
 void MNIST::fill_batch(std::span<const int64_t> indices, float* x, float* t) const {

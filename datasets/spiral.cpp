@@ -7,7 +7,8 @@
 namespace dezero::datasets {
 
 Spiral::Spiral(bool train, int64_t num_data, int64_t num_class) {
-  DZ_CHECK(num_data >= 1 && num_class >= 1, "Spiral: need positive sizes; got {} and {}", num_data, num_class);
+  DZ_CHECK(num_data >= 1 && num_class >= 1, "Spiral: need positive sizes; got {} and {}", num_data,
+           num_class);
   // DeZero's get_spiral: arm j, point i: radius i/N, angle 4 j + 4 i/N + noise 0.2 N(0, 1).
   std::mt19937_64 gen(train ? 1984 : 2020);
   std::normal_distribution<double> noise(0.0, 1.0);

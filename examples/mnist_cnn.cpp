@@ -54,22 +54,6 @@ std::unique_ptr<O::Optimizer> make_optimizer(const Options& o, const L::Layer& m
   return std::make_unique<O::Adam>(model, O::AdamOptions{.lr = o.lr});
 }
 
-// Mean loss and accuracy over a dataset, in eval mode and without a graph.
-std::pair<double, double> evaluate(L::Layer& model, D::DataLoader& loader) {
-  dezero::NoGradGuard no_grad;
-  model.eval();
-  double correct = 0, loss = 0, seen = 0;
-  for (auto [x, t] : loader) {
-    const Variable y = model(Variable(x));
-    const double n = static_cast<double>(t.numel());
-    correct += F::accuracy(y, t).item() * n;
-    loss += F::softmax_cross_entropy(y, t).item() * n;
-    seen += n;
-  }
-  model.train();
-  return {loss / seen, correct / seen};
-}
-
 // Ctrl-C asks the training loop to stop after the current batch and save a checkpoint.
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted = true; }
@@ -94,7 +78,8 @@ int run_training(const Options& o) {
   D::DataLoader test_loader(test, 1000,
                             {.shuffle = false, .transform = normalize, .device = device});
   std::unique_ptr<L::Layer> model = make_model(o);
-  model->forward(Variable(Tensor::zeros({1, 1, 28, 28}).to(device)));  // materialize lazy sizes
+  model->build({1, 1, 28, 28}, dezero::Float32,
+               device);  // sizes the lazy layers before the optimizer sees them
   std::unique_ptr<O::Optimizer> optimizer = make_optimizer(o, *model);
   // Cosine annealing: epoch e trains at lr (1 + cos(pi (e - 1) / epochs)) / 2.
   O::CosineAnnealing schedule(*optimizer, o.epochs);
@@ -112,6 +97,7 @@ int run_training(const Options& o) {
     if (o.schedule == "cosine") schedule.set_epoch(done);
     spdlog::info("resumed from {} after epoch {}", o.resume, done);
   }
+  fmt::print("{}", model->summary());  // the layers, their parameter counts and output shapes
   spdlog::info("{} with {} parameters, {} on {} training / {} test images, batch {}, {} thread(s)",
                model->name(), model->num_params(), o.optimizer, train.size(), test.size(),
                o.batch_size, dezero::get_num_threads());
@@ -123,9 +109,11 @@ int run_training(const Options& o) {
   std::ofstream csv(csv_path, append ? std::ios::app : std::ios::trunc);
   if (!append)
     csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second\n";
+  const auto steps_path = std::filesystem::path(o.out) / "steps.csv";
+  const int64_t batches = train_loader.num_batches();
+  StepLog steps(steps_path.string(), append, batches);
   const bool tty = ::isatty(STDERR_FILENO);
   std::signal(SIGINT, on_sigint);
-  const int64_t batches = train_loader.num_batches();
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double epoch_lr = optimizer->lr;
@@ -139,10 +127,13 @@ int run_training(const Options& o) {
       loss.backward();
       optimizer->update();
       const double n = static_cast<double>(t.numel());
-      loss_sum += loss.item() * n;
-      correct += F::accuracy(y, t).item() * n;
+      const double batch_loss = loss.item(), batch_accuracy = F::accuracy(y, t).item();
+      loss_sum += batch_loss * n;
+      correct += batch_accuracy * n;
       seen += n;
       ++step;
+      steps.add(epoch - 1 + static_cast<double>(step) / static_cast<double>(batches), batch_loss,
+                batch_accuracy);
       // A live line on a terminal; plain lines every 10% otherwise.
       if (tty)
         std::fprintf(stderr, "\repoch %d [%5.1f%%] loss %.4f  %.0f images/s ", epoch,
@@ -169,7 +160,8 @@ int run_training(const Options& o) {
       return 130;
     }
     const double train_seconds = seconds_since(t0);
-    const auto [test_loss, test_acc] = evaluate(*model, test_loader);
+    const L::Evaluation test_eval = L::evaluate(*model, test_loader);
+    const double test_loss = test_eval.loss, test_acc = test_eval.accuracy.value();
     spdlog::info(
         "epoch {}: lr {:.2e} | train loss {:.4f} accuracy {:.4f} | test loss {:.4f} accuracy "
         "{:.4f} | {:.1f} s, {:.0f} images/s",
@@ -188,7 +180,11 @@ int run_training(const Options& o) {
   csv.close();
   std::string why;
   const auto curves = std::filesystem::path(o.out) / "training_curves.png";
-  if (plot_training_curves(csv_path.string(), curves.string(), why))
+  const std::string title = fmt::format(
+      "mnist\\_cnn: {} ({} parameters), {} lr {:g} ({} schedule), batch {}, {} epoch{}, {} images",
+      o.model, model->num_params(), o.optimizer, o.lr, o.schedule, o.batch_size, o.epochs,
+      o.epochs == 1 ? "" : "s", train.size());
+  if (plot_training_curves(steps_path.string(), csv_path.string(), title, curves.string(), why))
     spdlog::info("training curves drawn in {}", curves.string());
   else
     spdlog::info("no training curves: {}", why);

@@ -66,6 +66,11 @@ Variable mean(const Variable& x, const std::vector<int64_t>& axes = {}, bool kee
 Variable max(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
 /// Minimum over axes (all when empty).
 Variable min(const Variable& x, const std::vector<int64_t>& axes = {}, bool keepdims = false);
+/// Index of the maximum along axis (the last by default; the first on ties) in x's dtype, as a
+/// constant (not differentiable): argmax(logits) of (N, C) gives the (N,) predicted classes.
+Variable argmax(const Variable& x, int64_t axis = -1, bool keepdims = false);
+/// Index of the minimum along axis (the first on ties); a constant.
+Variable argmin(const Variable& x, int64_t axis = -1, bool keepdims = false);
 
 // ---- Matrix products (functions/matmul.cpp) ----
 /// y = x @ W; (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast as in NumPy.
@@ -171,8 +176,9 @@ struct Deconv2dOptions {
   Pair pad = 0;
   Pair dilation = 1;
   int64_t groups = 1;
-  Pair output_padding = 0;     // extra rows/columns at the bottom/right, < max(stride, dilation)
-  std::optional<Pair> outsize = std::nullopt;  // or ask for an output size directly (DeZero's outsize)
+  Pair output_padding = 0;  // extra rows/columns at the bottom/right, < max(stride, dilation)
+  std::optional<Pair> outsize =
+      std::nullopt;  // or ask for an output size directly (DeZero's outsize)
 };
 /// Transposed convolution (the gradient of conv2d w.r.t. its input). x (N, C, H, W),
 /// W (C, OC/groups, KH, KW), b (OC) -> (N, OC, (H - 1) stride - 2 pad + dilation (KH - 1) +
@@ -184,10 +190,10 @@ Variable deconv2d(const Variable& x, const Variable& W, const Variable& b = Vari
 struct Pool2dOptions {
   std::optional<Pair> stride = std::nullopt;
   Pair pad = 0;
-  Pair dilation = 1;                               // max_pool2d only
-  bool ceil_mode = false;                          // round the output size up (a last window
-                                                   // starting in the bottom/right padding is dropped)
-  bool count_include_pad = true;                   // avg_pool2d: padding counts in the divisor
+  Pair dilation = 1;              // max_pool2d only
+  bool ceil_mode = false;         // round the output size up (a last window
+                                  // starting in the bottom/right padding is dropped)
+  bool count_include_pad = true;  // avg_pool2d: padding counts in the divisor
   std::optional<int64_t> divisor_override = std::nullopt;  // avg_pool2d: divide every sum by this
 };
 /// Max over each window (padding never wins); the gradient goes to the first maximum.

@@ -42,7 +42,8 @@ class Extremum final : public Function {
   }
   std::vector<Variable> backward(const std::vector<Variable>& gys) override {
     const Shape kept = kept_shape(input(0).shape(), axes_);
-    const Tensor y = output_meta(0).shape == kept ? output(0).data() : output(0).data().reshape(kept);
+    const Tensor y =
+        output_meta(0).shape == kept ? output(0).data() : output(0).data().reshape(kept);
     const Variable mask = Variable::constant(ops::eq(input(0).data(), y));
     return {broadcast_to(reshape(gys[0], kept), input(0).shape()) * mask};
   }
@@ -72,6 +73,14 @@ Variable max(const Variable& x, const std::vector<int64_t>& axes, bool keepdims)
 
 Variable min(const Variable& x, const std::vector<int64_t>& axes, bool keepdims) {
   return call<Extremum>(x, false, axes, keepdims);
+}
+
+Variable argmax(const Variable& x, int64_t axis, bool keepdims) {
+  return Variable::constant(ops::argmax(x.data(), axis, keepdims));
+}
+
+Variable argmin(const Variable& x, int64_t axis, bool keepdims) {
+  return Variable::constant(ops::argmin(x.data(), axis, keepdims));
 }
 
 }  // namespace dezero::functions

@@ -3,7 +3,9 @@
 // (named "conv1.W"), train/eval mode, and Sequential to chain layers.
 
 #include <initializer_list>
+#include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,7 +49,8 @@ class Layer {
   /// Takes every "<prefix><name>" tensor of content: names, shapes and dtypes must match (lazy
   /// parameters take the file's shape); all are checked before anything changes. `source`
   /// names the file in messages.
-  void load_state_dict(const io::SafeTensors& content, const std::string& prefix, const std::string& source);
+  void load_state_dict(const io::SafeTensors& content, const std::string& prefix,
+                       const std::string& source);
   /// Writes parameters and buffers to a safetensors file (atomically), e.g. "net.0.W".
   void save(const std::string& path) const;
   /// Reads parameters and buffers written by save: names, shapes and dtypes must match (lazy,
@@ -62,6 +65,15 @@ class Layer {
   bool training() const { return training_; }
   /// True after this layer was moved from (std::move): it holds no parameters any more.
   bool moved_from() const { return moved_from_; }
+  /// Sizes a lazy model before training: one forward of zeros of input_shape (batch included)
+  /// in eval mode without a graph, on device (default: where the parameters are, else the CPU);
+  /// returns the output shape. Afterwards num_params() and the optimizers see every parameter.
+  Shape build(const Shape& input_shape, DType dtype = Float32,
+              std::optional<Device> device = std::nullopt);
+  /// Shape of the output of the last call of this layer (none before the first).
+  const std::optional<Shape>& output_shape() const { return output_shape_; }
+  /// A multi-line tree of the sub-layers: names, descriptions, parameter counts, output shapes.
+  std::string summary() const;
 
  protected:
   /// Registers a parameter under name (in order); returns the same handle.
@@ -78,22 +90,49 @@ class Layer {
  private:
   void add_layer(const std::string& name, std::shared_ptr<Layer> layer);
   bool contains_name(const std::string& name) const;
-  void collect(const std::string& prefix, bool all, std::vector<std::pair<std::string, Parameter>>& out) const;
-  void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, std::shared_ptr<Tensor>>>& out) const;
+  void collect(const std::string& prefix, bool all,
+               std::vector<std::pair<std::string, Parameter>>& out) const;
+  void collect_buffers(const std::string& prefix,
+                       std::vector<std::pair<std::string, std::shared_ptr<Tensor>>>& out) const;
+
+  void summarize(const std::string& label, int depth,
+                 std::vector<std::vector<std::string>>& rows) const;
 
   std::vector<std::pair<std::string, Parameter>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Tensor>>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Layer>>> layers_;
+  std::optional<Shape> output_shape_;
   bool training_ = true;
   bool moved_from_ = false;
 };
+
+/// Puts a layer in eval mode for a scope and restores its previous mode at the end (also when
+/// an exception leaves the scope): { EvalModeGuard eval(model); ... }.
+class EvalModeGuard {
+ public:
+  /// Switches layer to eval mode.
+  explicit EvalModeGuard(Layer& layer) : layer_(layer), training_(layer.training()) {
+    layer.eval();
+  }
+  ~EvalModeGuard() { layer_.train(training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  Layer& layer_;
+  bool training_;
+};
+
+/// Writes layer.summary().
+std::ostream& operator<<(std::ostream& os, const Layer& layer);
 
 /// A type-erased, shared handle to any layer: lets Sequential take layers of different types.
 class AnyLayer {
  public:
   /// Takes ownership of a layer given by value (moved).
   template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, std::decay_t<L>>>>
-  AnyLayer(L&& layer) : ptr_(std::make_shared<std::decay_t<L>>(std::forward<L>(layer))) {}  // NOLINT
+  AnyLayer(L&& layer)
+      : ptr_(std::make_shared<std::decay_t<L>>(std::forward<L>(layer))) {}  // NOLINT
   /// Shares an existing layer.
   template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, L>>>
   AnyLayer(std::shared_ptr<L> layer) : ptr_(std::move(layer)) {}  // NOLINT

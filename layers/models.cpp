@@ -24,24 +24,26 @@ std::string MLP::name() const {
 }
 
 LeNet::LeNet(int64_t num_classes) {
-  net_ = register_layer("net", std::make_shared<Sequential>(Sequential{
-                                   Conv2d(32, 3, {.pad = 1}), ReLU(), MaxPool2d(2),
-                                   Conv2d(64, 3, {.pad = 1}), ReLU(), MaxPool2d(2),
-                                   Flatten(), Linear(128), ReLU(), Linear(num_classes)}));
+  net_ = register_layer(
+      "net", std::make_shared<Sequential>(Sequential{
+                 Conv2d(32, 3, {.pad = 1}), ReLU(), MaxPool2d(2), Conv2d(64, 3, {.pad = 1}), ReLU(),
+                 MaxPool2d(2), Flatten(), Linear(128), ReLU(), Linear(num_classes)}));
 }
 
-Variable LeNet::forward(const Variable& x) { return net_->forward(x); }
+Variable LeNet::forward(const Variable& x) { return (*net_)(x); }
 
 GroupedCNN::GroupedCNN(int64_t groups, int64_t num_classes) {
   DZ_CHECK(groups >= 1 && 32 % groups == 0, "GroupedCNN: groups must divide 32; got {}", groups);
-  net_ = register_layer("net", std::make_shared<Sequential>(Sequential{
-      Conv2d(32, 3, {.pad = 1, .bias = false}), BatchNorm(), ReLU(), MaxPool2d(2),
-      Conv2d(32, 3, {.pad = 1, .groups = 32, .bias = false}), Conv2d(64, 1, {.groups = groups, .bias = false}),
-      BatchNorm(), ReLU(), MaxPool2d(2),
-      Conv2d(64, 3, {.pad = 1, .groups = 64, .bias = false}), Conv2d(64, 1, {.groups = groups, .bias = false}),
-      BatchNorm(), ReLU(), Flatten(), Linear(num_classes)}));
+  net_ = register_layer(
+      "net", std::make_shared<Sequential>(
+                 Sequential{Conv2d(32, 3, {.pad = 1, .bias = false}), BatchNorm(), ReLU(),
+                            MaxPool2d(2), Conv2d(32, 3, {.pad = 1, .groups = 32, .bias = false}),
+                            Conv2d(64, 1, {.groups = groups, .bias = false}), BatchNorm(), ReLU(),
+                            MaxPool2d(2), Conv2d(64, 3, {.pad = 1, .groups = 64, .bias = false}),
+                            Conv2d(64, 1, {.groups = groups, .bias = false}), BatchNorm(), ReLU(),
+                            Flatten(), Linear(num_classes)}));
 }
 
-Variable GroupedCNN::forward(const Variable& x) { return net_->forward(x); }
+Variable GroupedCNN::forward(const Variable& x) { return (*net_)(x); }
 
 }  // namespace dezero::layers

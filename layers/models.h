@@ -13,7 +13,8 @@ namespace dezero::layers {
 /// Linear layers of the given output sizes with an activation between them (DeZero's MLP).
 class MLP : public Layer {
  public:
-  explicit MLP(std::vector<int64_t> sizes, std::function<Variable(const Variable&)> activation = functions::relu);
+  explicit MLP(std::vector<int64_t> sizes,
+               std::function<Variable(const Variable&)> activation = functions::relu);
   Variable forward(const Variable& x) override;
   std::string name() const override;
 

@@ -1,13 +1,13 @@
 // Datasets: the bundled MNIST (counts from data/README.md), the DataLoader's batching and
 // seeded shuffling, IDX files with broken headers, and one real epoch of training.
 
-#include "test_helpers.h"
-
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <numeric>
-#include <unistd.h>
+
+#include "test_helpers.h"
 
 namespace D = dezero::datasets;
 namespace F = dezero::functions;
@@ -24,8 +24,8 @@ const std::string kMnist = DEZERO_MNIST_DIR;
 // to load everything silently).
 TEST(MnistTest, ANegativeLimitIsAnError) {
   EXPECT_EQ(D::MNIST(kMnist, false, 7).size(), 7);
-  EXPECT_DZ_ERROR(D::MNIST(kMnist, false, -5), ::testing::HasSubstr("MNIST"), ::testing::HasSubstr("limit"),
-                  ::testing::HasSubstr("-5"));
+  EXPECT_DZ_ERROR(D::MNIST(kMnist, false, -5), ::testing::HasSubstr("MNIST"),
+                  ::testing::HasSubstr("limit"), ::testing::HasSubstr("-5"));
 }
 
 TEST(MnistTest, BundledFilesHaveTheDocumentedCounts) {
@@ -40,7 +40,8 @@ TEST(MnistTest, BundledFilesHaveTheDocumentedCounts) {
   EXPECT_EQ(train.label(0), 5);  // the famous first training digit
   std::vector<int> train_counts(10, 0);
   for (int64_t i = 0; i < train.size(); ++i) ++train_counts[train.label(i)];
-  EXPECT_EQ(train_counts, (std::vector<int>{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}));
+  EXPECT_EQ(train_counts,
+            (std::vector<int>{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}));
   D::DataLoader loader(test, 100, {.shuffle = false});
   const D::Batch b = *loader.begin();
   EXPECT_EQ(b.x.shape(), (Shape{100, 1, 28, 28}));
@@ -50,7 +51,7 @@ TEST(MnistTest, BundledFilesHaveTheDocumentedCounts) {
 }
 
 // A dataset of n examples whose value is its index.
-class Counting : public D::Dataset {
+class Counting : public D::LabeledDataset {
  public:
   explicit Counting(int64_t n) : n_(n) {}
   int64_t size() const override { return n_; }
@@ -94,14 +95,17 @@ TEST(DataLoaderTest, BatchesShuffleAndDropLast) {
 
 class IdxTest : public ::testing::Test {
  protected:
-  std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
-                               ("dezero_idx_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                                "_" + std::to_string(::getpid()));
+  std::filesystem::path dir_ =
+      std::filesystem::temp_directory_path() /
+      ("dezero_idx_" +
+       std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+       std::to_string(::getpid()));
   void SetUp() override { std::filesystem::create_directories(dir_); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static std::string be32(uint32_t v) {
-    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+            static_cast<char>(v)};
   }
   void write_gz(const std::string& name, const std::string& bytes) {
     gzFile f = gzopen((dir_ / name).c_str(), "wb");
@@ -112,7 +116,8 @@ class IdxTest : public ::testing::Test {
   void write_set(uint32_t n, uint32_t r, uint32_t c, uint32_t m, uint32_t image_magic = 2051,
                  uint32_t label_magic = 2049, int64_t image_bytes = -1, char label = 3) {
     const int64_t nb = image_bytes >= 0 ? image_bytes : int64_t{n} * r * c;
-    write_gz("t10k-images-idx3-ubyte.gz", be32(image_magic) + be32(n) + be32(r) + be32(c) + std::string(nb, '\x10'));
+    write_gz("t10k-images-idx3-ubyte.gz",
+             be32(image_magic) + be32(n) + be32(r) + be32(c) + std::string(nb, '\x10'));
     write_gz("t10k-labels-idx1-ubyte.gz", be32(label_magic) + be32(m) + std::string(m, label));
   }
   std::string dir() const { return dir_.string(); }
@@ -127,7 +132,8 @@ TEST_F(IdxTest, ValidFilesLoad) {
 
 TEST_F(IdxTest, BrokenHeadersAreErrorsNamingTheFileAndField) {
   write_set(3, 4, 5, 3, /*image_magic=*/2049);
-  EXPECT_DZ_ERROR(D::MNIST(dir(), false), HasSubstr("t10k-images-idx3-ubyte.gz"), HasSubstr("magic number"));
+  EXPECT_DZ_ERROR(D::MNIST(dir(), false), HasSubstr("t10k-images-idx3-ubyte.gz"),
+                  HasSubstr("magic number"));
   write_set(3, 4, 5, 3, 2051, 2049, /*image_bytes=*/59);
   EXPECT_DZ_ERROR(D::MNIST(dir(), false), HasSubstr("promises 60 data bytes, file has 59"));
   write_set(3, 4, 5, 2);
@@ -150,10 +156,20 @@ TEST(TrainingTest, SmallCnnLearnsMnistInOneEpochOn2000Images) {
   const D::MNIST train(kMnist, true, 2000), test(kMnist, false, 2000);
   const D::Transform normalize = D::Normalize(0.1307, 0.3081);
   D::DataLoader loader(train, 16, {.seed = kSeed, .transform = normalize});
-  L::Sequential model{L::Conv2d(16, 3, {.pad = 1}), L::BatchNorm(), L::ReLU(), L::MaxPool2d(2),
-                      L::Conv2d(32, 3, {.pad = 1}), L::BatchNorm(), L::ReLU(), L::MaxPool2d(2),
-                      L::Flatten(), L::Linear(64), L::ReLU(), L::Linear(10)};
-  model(Variable(Tensor::zeros({1, 1, 28, 28})));  // create the lazy parameters before the optimizer reads them
+  L::Sequential model{L::Conv2d(16, 3, {.pad = 1}),
+                      L::BatchNorm(),
+                      L::ReLU(),
+                      L::MaxPool2d(2),
+                      L::Conv2d(32, 3, {.pad = 1}),
+                      L::BatchNorm(),
+                      L::ReLU(),
+                      L::MaxPool2d(2),
+                      L::Flatten(),
+                      L::Linear(64),
+                      L::ReLU(),
+                      L::Linear(10)};
+  model(Variable(Tensor::zeros(
+      {1, 1, 28, 28})));  // create the lazy parameters before the optimizer reads them
   O::Adam optimizer(model, {.lr = 2e-3});
   for (auto [x, t] : loader) {
     const Variable loss = F::softmax_cross_entropy(model(Variable(x)), t);
@@ -167,6 +183,119 @@ TEST(TrainingTest, SmallCnnLearnsMnistInOneEpochOn2000Images) {
   D::DataLoader test_loader(test, 500, {.shuffle = false, .transform = normalize});
   for (auto [x, t] : test_loader) correct += F::accuracy(model(Variable(x)), t).item() * t.numel();
   EXPECT_GE(correct / test.size(), 0.90);
+}
+
+}  // namespace
+
+namespace {
+
+// Regression and multi-label targets of their own shape and dtype go through the DataLoader
+// unchanged: rows stay paired, the dtypes are kept, the last batch is short.
+TEST(TensorDatasetTest, TargetsOfAnyShapeAndDtypeStayPairedWithTheirRows) {
+  const Tensor x = ops::reshape(Tensor::arange(0, 20, 1, Float64), {5, 2, 2});
+  const Tensor t = ops::reshape(Tensor::arange(100, 115, 1, Float32), {5, 3});
+  const D::TensorDataset data(x, t);
+  EXPECT_EQ(data.size(), 5);
+  D::DataLoader loader(data, 2, {.shuffle = true, .seed = 3});
+  std::vector<int64_t> rows_seen;
+  for (auto [bx, bt] : loader) {
+    EXPECT_EQ(bx.dtype(), Float64);
+    EXPECT_EQ(bt.dtype(), Float32);
+    EXPECT_EQ(bx.shape(), (Shape{bx.size(0), 2, 2}));
+    EXPECT_EQ(bt.shape(), (Shape{bx.size(0), 3}));
+    for (int64_t i = 0; i < bx.size(0); ++i) {
+      const int64_t row = static_cast<int64_t>(bx.at({i, 0, 0})) / 4;
+      EXPECT_DOUBLE_EQ(bt.at({i, 0}), 100 + 3 * row);  // the target of the same row
+      EXPECT_DOUBLE_EQ(bt.at({i, 2}), 102 + 3 * row);
+      rows_seen.push_back(row);
+    }
+  }
+  std::sort(rows_seen.begin(), rows_seen.end());
+  EXPECT_EQ(rows_seen, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(TensorDatasetTest, MismatchedRowsAreAClearError) {
+  EXPECT_DZ_ERROR(
+      D::TensorDataset(Tensor::zeros({4, 2}), Tensor::zeros({3})),
+      HasSubstr(
+          "TensorDataset: x and t need the same number N >= 1 of rows (their first dimension); got "
+          "x (4, 2) and t (3,)"));
+  EXPECT_DZ_ERROR(D::TensorDataset(Tensor::scalar(1.0), Tensor::zeros({1})),
+                  HasSubstr("got x () and t (1,)"));
+}
+
+// A user's Dataset whose get_batch returns the wrong number of rows is named by the loader.
+class ShortBatches : public D::Dataset {
+ public:
+  int64_t size() const override { return 4; }
+  D::Batch get_batch(std::span<const int64_t>) const override {
+    return {Tensor::zeros({1, 2}), Tensor::zeros({1})};
+  }
+};
+
+TEST(TensorDatasetTest, AGetBatchWithTheWrongRowCountIsAClearError) {
+  const ShortBatches data;
+  D::DataLoader loader(data, 2);
+  EXPECT_DZ_ERROR(
+      *loader.begin(),
+      HasSubstr("DataLoader: the dataset's get_batch returned x (1, 2) and t (1,) for 2 "
+                "examples"));
+}
+
+// A linear regression trained from a TensorDataset, then measured by evaluate with its own loss.
+TEST(TensorDatasetTest, RegressionTrainsAndEvaluates) {
+  manual_seed(0);
+  const Tensor x = Tensor::rand({64, 1}, Float64);
+  const Tensor t = x * 2.0 + 5.0;
+  const D::TensorDataset data(x, t);
+  D::DataLoader loader(data, 16, {.seed = 1});
+  L::Linear model(1);
+  O::SGD opt(model, {.lr = 0.5});
+  for (int epoch = 0; epoch < 100; ++epoch)
+    for (auto [bx, bt] : loader) {
+      const Variable loss = F::mean_squared_error(model(Variable(bx)), Variable(bt));
+      model.clear_grads();
+      loss.backward();
+      opt.update();
+    }
+  const L::Evaluation e = L::evaluate(model, loader, [](const Variable& y, const Tensor& t) {
+    return F::mean_squared_error(y, Variable(t));
+  });
+  EXPECT_LT(e.loss, 1e-4);
+  EXPECT_FALSE(e.accuracy.has_value());  // (B, 1) outputs are not class scores
+  EXPECT_EQ(e.examples, 64);
+  EXPECT_NEAR(model.W.item(), 2.0, 0.05);
+}
+
+// evaluate: loss and accuracy over every batch (weighted by batch size), under eval mode and
+// no-grad, and the model's mode restored afterwards.
+TEST(EvaluateTest, WeighsEveryBatchUsesEvalModeAndRestoresTheMode) {
+  // Logits that pick class 0 always: the labels make accuracy 3 / 5 over a short last batch.
+  const Tensor x = Tensor::from_vector({1, 1, 1, 1, 1}, {5, 1}, Float64);
+  const Tensor labels = Tensor::from_vector({0, 0, 1, 0, 1}, {5}, Float64);
+  struct Fixed : L::Layer {
+    bool saw_training = false, saw_grad = false;
+    Variable forward(const Variable& in) override {
+      saw_training = saw_training || Config::train();
+      saw_grad = saw_grad || Config::enable_backprop();
+      return Variable(ops::concat({in.data() * 2.0, in.data() * 0.0}, 1));
+    }
+    std::string name() const override { return "Fixed"; }
+  } model;
+  const D::TensorDataset data(x, labels);
+  D::DataLoader loader(data, 2, {.shuffle = false});
+  const L::Evaluation e = L::evaluate(model, loader);
+  ASSERT_TRUE(e.accuracy.has_value());
+  EXPECT_DOUBLE_EQ(*e.accuracy, 0.6);
+  EXPECT_EQ(e.examples, 5);
+  const double right = std::log(1 + std::exp(-2.0)), wrong = std::log(1 + std::exp(2.0));
+  EXPECT_NEAR(e.loss, (3 * right + 2 * wrong) / 5, 1e-12);
+  EXPECT_FALSE(model.saw_training);
+  EXPECT_FALSE(model.saw_grad);
+  EXPECT_TRUE(model.training());  // back in training mode
+  model.eval();
+  L::evaluate(model, loader);
+  EXPECT_FALSE(model.training());  // and an eval model stays in eval mode
 }
 
 }  // namespace

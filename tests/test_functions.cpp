@@ -46,6 +46,17 @@ TEST(FunctionsTest, ReductionsForward) {
   EXPECT_TENSOR_NEAR(x.grad().data(), T64({0, 1, 0, 0, 0, 1}, {2, 3}), 0);
 }
 
+// argmax/argmin: the predicted class per row (last axis by default), first index on ties, a
+// constant that no gradient flows through.
+TEST(FunctionsTest, ArgmaxAndArgmin) {
+  Variable x = V({1, 5, 5, 4, 2, 0}, {2, 3});
+  EXPECT_TENSOR_NEAR(F::argmax(x).data(), T64({1, 0}, {2}), 0);
+  EXPECT_TENSOR_NEAR(F::argmax(x, 0).data(), T64({1, 0, 0}, {3}), 0);
+  EXPECT_TENSOR_NEAR(F::argmin(x, -1, true).data(), T64({0, 2}, {2, 1}), 0);
+  EXPECT_EQ(F::argmax(x).creator(), nullptr);
+  EXPECT_DZ_ERROR(F::argmax(x, 2), ::testing::HasSubstr("argmax"));
+}
+
 TEST(FunctionsTest, LinearAndMatmul) {
   Variable x = V({1, 2, 3, 4}, {2, 2}), W = V({1, 0, 2, 0, 1, 3}, {2, 3}), b = V({1, 1, 1}, {3});
   EXPECT_TENSOR_NEAR(F::linear(x, W, b).data(), T64({2, 3, 9, 4, 5, 19}, {2, 3}), 0);
@@ -73,13 +84,15 @@ TEST(FunctionsTest, Losses) {
   expected -= logp.at({0, 1}) + logp.at({1, 2}) + logp.at({2, 0});
   EXPECT_NEAR(F::softmax_cross_entropy(x, t).item(), expected / 3, 1e-12);
   EXPECT_NEAR(F::accuracy(x, Tensor::from_vector({1, 3, 1})).item(), 2.0 / 3, 1e-12);
-  EXPECT_DOUBLE_EQ(F::mean_squared_error(V({1, 2, 3, 4}, {2, 2}), V({1, 0, 3, 0}, {2, 2})).item(), 10);
+  EXPECT_DOUBLE_EQ(F::mean_squared_error(V({1, 2, 3, 4}, {2, 2}), V({1, 0, 3, 0}, {2, 2})).item(),
+                   10);
   // Logistic loss: log(1 + exp(-x)) for t = 1, log(1 + exp(x)) for t = 0, summed / N.
   Variable z = V({2, -1}, {2}), tz = V({1, 0}, {2});
   const double sce = (std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0))) / 2;
   EXPECT_NEAR(F::sigmoid_cross_entropy(z, tz).item(), sce, 1e-12);
   EXPECT_NEAR(F::binary_cross_entropy(F::sigmoid(z), tz).item(), sce, 1e-12);
-  EXPECT_TRUE(std::isfinite(F::sigmoid_cross_entropy(V({1000, -1000}, {2}), V({0, 1}, {2})).item()));
+  EXPECT_TRUE(
+      std::isfinite(F::sigmoid_cross_entropy(V({1000, -1000}, {2}), V({0, 1}, {2})).item()));
 }
 
 TEST(FunctionsTest, DropoutScalesInTrainingAndIsIdentityInTestMode) {

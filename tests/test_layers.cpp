@@ -39,7 +39,8 @@ TEST(LayerTest, EvalGovernsTheFunctionsACustomLayerCalls) {
   EXPECT_EQ(ops::max(ops::abs(ops::sub(*inner.mean, mean_after_training))).item(), 0.0)
       << "eval(): batch_norm must use, not update, the running statistics";
   // eval: y = (x - mean) / sqrt(var + eps) with the running statistics, no dropout.
-  const Tensor expected = ops::div(ops::sub(x.data(), *inner.mean), ops::sqrt(ops::add(*inner.var, Tensor::scalar(2e-5, Float64))));
+  const Tensor expected = ops::div(ops::sub(x.data(), *inner.mean),
+                                   ops::sqrt(ops::add(*inner.var, Tensor::scalar(2e-5, Float64))));
   EXPECT_LT(ops::max(ops::abs(ops::sub(y.data(), expected))).item(), 1e-12);
   // Outside any layer the thread's mode still applies, and train() brings dropout back.
   const Variable h = F::dropout(Variable(Tensor::ones({1000}, Float64)));
@@ -54,10 +55,12 @@ TEST(LayerTest, AnErrorInsideSequentialNamesTheLayerAndItsInput) {
   manual_seed(5);
   L::Sequential model{L::Linear(5), L::ReLU(), L::Sequential{L::Linear(3), L::Linear(2)}};
   model(Variable(Tensor::randn({2, 4})));
-  EXPECT_DZ_ERROR(model(Variable(Tensor::randn({2, 7}))), ::testing::HasSubstr("layer 0 Linear(4 -> 5) on x (2, 7): "));
+  EXPECT_DZ_ERROR(model(Variable(Tensor::randn({2, 7}))),
+                  ::testing::HasSubstr("layer 0 Linear(4 -> 5) on x (2, 7): "));
   L::Sequential outer{L::ReLU(), L::Sequential{L::Linear(3)}};
   outer(Variable(Tensor::randn({2, 4})));
-  EXPECT_DZ_ERROR(outer(Variable(Tensor::randn({2, 6}))), ::testing::HasSubstr("layer 1.0 Linear(4 -> 3) on x (2, 6): "));
+  EXPECT_DZ_ERROR(outer(Variable(Tensor::randn({2, 6}))),
+                  ::testing::HasSubstr("layer 1.0 Linear(4 -> 3) on x (2, 6): "));
 }
 
 TEST(LayerTest, RegistryNamesShapesAndLazySizes) {
@@ -135,10 +138,12 @@ TEST(ModelsTest, LibraryBuiltLayersKeepTheirOptions) {
   L::GroupedCNN grouped(4);
   EXPECT_EQ(grouped(Variable(Tensor::randn({2, 1, 28, 28}))).shape(), (Shape{2, 10}));
   std::vector<std::string> shapes;
-  for (const auto& [name, p] : grouped.named_params()) shapes.push_back(name + " " + to_string(p.shape()));
+  for (const auto& [name, p] : grouped.named_params())
+    shapes.push_back(name + " " + to_string(p.shape()));
   EXPECT_THAT(shapes, ::testing::Contains("net.5.W (64, 8, 1, 1)"));
   EXPECT_THAT(shapes, ::testing::Contains("net.14.W (3136, 10)")) << "a pointwise conv was padded";
-  EXPECT_EQ(grouped.num_params(), (32 * 9 + 64) + (32 * 9 + 64 * 8 + 128) + (64 * 9 + 64 * 16 + 128) + (3136 * 10 + 10));
+  EXPECT_EQ(grouped.num_params(),
+            (32 * 9 + 64) + (32 * 9 + 64 * 8 + 128) + (64 * 9 + 64 * 16 + 128) + (3136 * 10 + 10));
 }
 
 TEST(ModelsTest, ParameterCountsAndShapes) {
@@ -146,7 +151,8 @@ TEST(ModelsTest, ParameterCountsAndShapes) {
   const Variable x(Tensor::randn({2, 1, 28, 28}));
   L::LeNet lenet;
   EXPECT_EQ(lenet(x).shape(), (Shape{2, 10}));
-  EXPECT_EQ(lenet.num_params(), (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10));
+  EXPECT_EQ(lenet.num_params(),
+            (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10));
   L::GroupedCNN grouped(4);
   EXPECT_EQ(grouped(x).shape(), (Shape{2, 10}));
   EXPECT_LT(grouped.num_params(), lenet.num_params() / 10);
@@ -155,6 +161,67 @@ TEST(ModelsTest, ParameterCountsAndShapes) {
   EXPECT_LT(grouped.num_params(), dense.num_params());
   L::MLP mlp({10, 3});
   EXPECT_EQ(mlp(Variable(Tensor::randn({4, 6}))).shape(), (Shape{4, 3}));
+}
+
+}  // namespace
+
+using ::testing::HasSubstr;
+
+namespace {
+
+// The tree names every sub-layer with its parameter count, and its output shape once known;
+// build() sizes the lazy layers, so num_params() is right before the first training step.
+TEST(LayerSummaryTest, ATreeWithCountsAndShapesAndBuildSizesLazyLayers) {
+  manual_seed(0);
+  L::Sequential model{L::Linear(4), L::ReLU(), L::Sequential{L::Linear(3), L::Dropout(0.5)}};
+  const std::string lazy = model.summary();
+  EXPECT_THAT(lazy, HasSubstr("Sequential"));
+  EXPECT_THAT(lazy, HasSubstr("  0: Linear(? -> 4)"));
+  EXPECT_THAT(lazy, HasSubstr("    1: Dropout(0.5)"));
+  EXPECT_THAT(lazy,
+              HasSubstr("parameter count unknown: lazy layers are sized by build(input_shape)"));
+  EXPECT_EQ(model.num_params(), 0);
+
+  const Shape out = model.build({2, 6});
+  EXPECT_EQ(out, (Shape{2, 3}));
+  EXPECT_EQ(model.num_params(), 6 * 4 + 4 + 4 * 3 + 3);
+  EXPECT_TRUE(model.training());  // build ran in eval mode and restored training
+  std::ostringstream printed;
+  printed << model;
+  const std::string text = printed.str();
+  // Columns: the layer, its (sub-tree's) parameters, its last output shape.
+  EXPECT_THAT(text, ::testing::ContainsRegex("\nSequential +43  \\(2, 3\\)\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("\n  0: Linear\\(6 -> 4\\) +28  \\(2, 4\\)\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("\n  1: ReLU\\(\\) +0  \\(2, 4\\)\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("\n  2: Sequential +15  \\(2, 3\\)\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("\n    0: Linear\\(4 -> 3\\) +15  \\(2, 3\\)\n"));
+  EXPECT_THAT(text, HasSubstr("43 parameters\n"));
+}
+
+TEST(LayerSummaryTest, ThousandsAndPartlyLazyModels) {
+  L::LeNet net;
+  net.build({1, 1, 28, 28});
+  EXPECT_THAT(net.summary(),
+              ::testing::ContainsRegex("7: Linear\\(3136 -> 128\\) +401,536  \\(1, 128\\)"));
+  L::Sequential partly{L::Linear(3, {.in_size = 2}),
+                       L::Linear(5)};  // the first knows its input size
+  EXPECT_THAT(partly.summary(), HasSubstr("9 parameters + lazy ones"));
+}
+
+// build() leaves batch-norm statistics alone (it runs in eval mode), and a wrong
+// input shape names build and the shape.
+TEST(LayerSummaryTest, BuildUpdatesNoStatisticsAndNamesABadShape) {
+  manual_seed(1);
+  L::Sequential model{L::Linear(3), L::BatchNorm(), L::Dropout(0.5)};
+  model.build({4, 2}, Float64);
+  const auto buffers = model.named_buffers();
+  ASSERT_EQ(buffers.size(), 2u);
+  EXPECT_EQ(buffers[0].first, "1.running_mean");
+  EXPECT_DOUBLE_EQ(ops::sum(ops::abs(buffers[0].second)).item(),
+                   0.0);  // a train-mode forward would move it
+  EXPECT_DOUBLE_EQ(ops::sum(buffers[1].second).item(), 3.0);
+  L::Linear fixed(3, {.in_size = 2});
+  EXPECT_DZ_ERROR(fixed.build({4, 5}), HasSubstr("build((4, 5)): "));
 }
 
 }  // namespace
