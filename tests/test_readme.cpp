@@ -1,4 +1,5 @@
-// The README's API tour, compiled and run, so the documentation cannot drift from the code.
+// The API tour the README carried before docs/GUIDE.md (whose blocks, and the README's, now run
+// as GuideTest.* and ReadmeTest.Block*): the details it pinned down stay tested here.
 
 #include "test_helpers.h"
 
