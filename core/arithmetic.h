@@ -42,6 +42,7 @@ DZ_DECLARE_BINARY_OPERATOR(<)
 DZ_DECLARE_BINARY_OPERATOR(>=)
 DZ_DECLARE_BINARY_OPERATOR(<=)
 #undef DZ_DECLARE_BINARY_OPERATOR
+/// -x (differentiable).
 Variable operator-(const Variable& x);
 
 // Tensor-level operators (not differentiable), for scripts and tests.
@@ -54,6 +55,7 @@ DZ_DECLARE_TENSOR_OPERATOR(-)
 DZ_DECLARE_TENSOR_OPERATOR(*)
 DZ_DECLARE_TENSOR_OPERATOR(/)
 #undef DZ_DECLARE_TENSOR_OPERATOR
+/// -x (not differentiable).
 Tensor operator-(const Tensor& x);
 
 }  // namespace dezero

@@ -17,6 +17,7 @@ struct Config {
 /// Sets enable_backprop to `enabled` for a scope, restoring the previous value on exit.
 class GradModeGuard {
  public:
+  /// Sets Config::enable_backprop() to `enabled`; the destructor restores the previous value.
   explicit GradModeGuard(bool enabled);
   ~GradModeGuard();
   GradModeGuard(const GradModeGuard&) = delete;
@@ -36,6 +37,7 @@ class NoGradGuard : public GradModeGuard {
 /// train()/eval() mode governs every function its forward calls (F::dropout, F::batch_norm).
 class TrainModeGuard {
  public:
+  /// Sets Config::train() to `training`; the destructor restores the previous value.
   explicit TrainModeGuard(bool training);
   ~TrainModeGuard();
   TrainModeGuard(const TrainModeGuard&) = delete;
@@ -58,6 +60,7 @@ class TestModeGuard : public TrainModeGuard {
 /// it. Off by default; leaving it off costs one flag test per Function.
 class DetectAnomalyGuard {
  public:
+  /// Sets Config::detect_anomaly() to `enabled`; the destructor restores the previous value.
   explicit DetectAnomalyGuard(bool enabled = true);
   ~DetectAnomalyGuard();
   DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;

@@ -15,19 +15,36 @@ namespace dezero {
 
 /// A (height, width) pair; a single number means both: `.stride = 2`, `.pad = {1, 0}`.
 struct Pair {
+  ///@{
+  /// Height and width.
   int64_t h = 0, w = 0;
+  ///@}
+  /// The same number for height and width.
   Pair(int64_t both = 0) : h(both), w(both) {}  // NOLINT: implicit by design
+  /// Height h_ and width w_.
   Pair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+  /// Equal when both heights and both widths are.
   bool operator==(const Pair&) const = default;
 };
 
 /// An image (N, C, H, W) seen through a KH x KW window with stride, padding and dilation,
 /// giving an OH x OW grid of patches. im2col's columns are (N, C*KH*KW, OH*OW).
 struct Conv2dGeometry {
+  ///@{
+  /// The image: batch size, channels, height and width.
   int64_t N = 0, C = 0, H = 0, W = 0;
+  ///@}
+  ///@{
+  /// The window: kernel (KH, KW), stride (SH, SW), padding (PH, PW) and dilation (DH, DW).
   int64_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1;
+  ///@}
+  ///@{
+  /// The grid of windows: output height and width.
   int64_t OH = 0, OW = 0;
+  ///@}
+  /// Rows of an image's im2col columns: C*KH*KW.
   int64_t col_rows() const { return C * KH * KW; }
+  /// Columns of an image's im2col columns (one per window): OH*OW.
   int64_t col_cols() const { return OH * OW; }
   /// A 1x1 window with stride 1 and no padding: the columns are the input itself.
   bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }

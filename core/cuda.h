@@ -10,6 +10,7 @@
 
 #include "dezero/core/memory.h"
 
+/// CUDA availability and the CUDA backend's memory statistics (safe without a GPU).
 namespace dezero::cuda {
 
 /// True when dezero was built with CUDA and a usable GPU and driver are present.

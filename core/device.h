@@ -13,6 +13,7 @@ enum class DType { Float32, Float64 };
 
 /// Short spellings as in DESIGN §10: dezero::Float32, dezero::Float64.
 inline constexpr DType Float32 = DType::Float32;
+/// Short spelling of DType::Float64.
 inline constexpr DType Float64 = DType::Float64;
 
 /// Bytes per element.

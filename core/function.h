@@ -14,11 +14,13 @@ namespace dezero {
 
 /// What the engine needs to know of an output that may be gone: enough to make its zeros.
 struct TensorMeta {
-  Shape shape;
-  DType dtype;
-  Device device;
+  Shape shape;    ///< The output's shape.
+  DType dtype;    ///< The output's element type.
+  Device device;  ///< The output's device.
 };
 
+/// A differentiable operation: forward computes Tensors from Tensors, backward computes the
+/// inputs' gradients from the outputs' with Variable operations. Apply one with call<F>(...).
 class Function : public std::enable_shared_from_this<Function> {
  public:
   virtual ~Function() = default;
@@ -41,9 +43,12 @@ class Function : public std::enable_shared_from_this<Function> {
   Variable output(size_t i) const;
   /// Output i, or an undefined Variable when it no longer exists.
   Variable output_if_alive(size_t i) const;
+  /// Number of outputs recorded for backward (0 when no graph was recorded).
   size_t num_outputs() const { return outputs_.size(); }
   /// Shape, dtype and device of output i (known even after the output is gone).
   const TensorMeta& output_meta(size_t i) const { return output_meta_[i]; }
+  /// The newest of its inputs' generations (its outputs' is one more); backward runs Functions
+  /// in decreasing generation order.
   int generation() const { return generation_; }
 
  private:

@@ -11,12 +11,12 @@ namespace dezero {
 
 /// What a caching allocator holds.
 struct MemoryStats {
-  size_t allocated_bytes = 0;       // in tensors now
-  size_t reserved_bytes = 0;        // taken from the system or driver (allocated + cached)
-  size_t peak_allocated_bytes = 0;  // the most allocated at once
-  uint64_t allocations = 0;         // blocks handed out
-  uint64_t device_allocations = 0;  // of which came fresh from the system or driver
-  uint64_t cache_hits = 0;          // of which were reused blocks
+  size_t allocated_bytes = 0;       ///< in tensors now
+  size_t reserved_bytes = 0;        ///< taken from the system or driver (allocated + cached)
+  size_t peak_allocated_bytes = 0;  ///< the most allocated at once
+  uint64_t allocations = 0;         ///< blocks handed out
+  uint64_t device_allocations = 0;  ///< of which came fresh from the system or driver
+  uint64_t cache_hits = 0;          ///< of which were reused blocks
 };
 
 /// Statistics of the CPU allocator's cached (large) blocks.

@@ -9,20 +9,31 @@
 #include "dezero/core/index.h"
 #include "dezero/core/tensor.h"
 
+/// Tensor-level operations (not differentiable): validation, shape inference and dispatch.
 namespace dezero::ops {
 
 // ---- Elementwise ----
 /// out = op(x) elementwise.
 Tensor unary(UnaryOp op, const Tensor& x, const char* name);
+/// -x.
 Tensor neg(const Tensor& x);
+/// e^x.
 Tensor exp(const Tensor& x);
+/// Natural logarithm.
 Tensor log(const Tensor& x);
+/// sin(x).
 Tensor sin(const Tensor& x);
+/// cos(x).
 Tensor cos(const Tensor& x);
+/// tanh(x).
 Tensor tanh(const Tensor& x);
+/// Square root.
 Tensor sqrt(const Tensor& x);
+/// |x|.
 Tensor abs(const Tensor& x);
+/// x * x.
 Tensor square(const Tensor& x);
+/// -1, 0 or 1 as x is negative, zero or positive.
 Tensor sign(const Tensor& x);
 /// 1 / (1 + exp(-x)), overflow-free.
 Tensor sigmoid(const Tensor& x);
@@ -31,21 +42,33 @@ Tensor relu(const Tensor& x);
 
 /// out = op(a, b) with NumPy broadcasting; dtypes and devices must agree.
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
+/// a + b.
 Tensor add(const Tensor& a, const Tensor& b);
+/// a - b.
 Tensor sub(const Tensor& a, const Tensor& b);
+/// a * b.
 Tensor mul(const Tensor& a, const Tensor& b);
+/// a / b.
 Tensor div(const Tensor& a, const Tensor& b);
+/// a to the power b.
 Tensor pow(const Tensor& a, const Tensor& b);
+/// The larger of a and b.
 Tensor maximum(const Tensor& a, const Tensor& b);
+/// The smaller of a and b.
 Tensor minimum(const Tensor& a, const Tensor& b);
-/// Comparisons return 1 where true and 0 elsewhere, in the operands' dtype.
+/// a == b. Comparisons return 1 where true and 0 elsewhere, in the operands' dtype.
 Tensor eq(const Tensor& a, const Tensor& b);
+/// a != b.
 Tensor ne(const Tensor& a, const Tensor& b);
+/// a < b.
 Tensor lt(const Tensor& a, const Tensor& b);
+/// a <= b.
 Tensor le(const Tensor& a, const Tensor& b);
+/// a > b.
 Tensor gt(const Tensor& a, const Tensor& b);
 /// a where b > 0, else 0 (broadcasting): ReLU's backward.
 Tensor pass_where_positive(const Tensor& a, const Tensor& b);
+/// a >= b, as 1 or 0 like eq.
 Tensor ge(const Tensor& a, const Tensor& b);
 /// A 0-d tensor holding value, with like's dtype and device (scalars take the tensor's dtype).
 Tensor scalar_like(const Tensor& like, double value);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <mutex>
 
+/// The global random generator (seeded by dezero::manual_seed).
 namespace dezero::random {
 
 /// Locks the global generator for the caller until the lock is released: hold it around a run

@@ -11,8 +11,11 @@
 #include "dezero/core/device.h"
 #include "dezero/core/shape.h"
 
+/// dezero-cpp: Tensor, Variable and Function, the autograd engine and the global switches.
 namespace dezero {
 
+/// An n-d array: a cheap copyable handle on shared storage, row-major and contiguous, float32 or
+/// float64, on the CPU or a CUDA device. Data only; Variable adds autograd.
 class Tensor {
  public:
   /// An undefined tensor (defined() is false).
@@ -47,13 +50,19 @@ class Tensor {
 
   /// False for a default-constructed tensor.
   bool defined() const { return storage_ != nullptr; }
+  /// Dimensions; () for a 0-d tensor.
   const Shape& shape() const { return shape_; }
+  /// Number of dimensions.
   int64_t ndim() const { return static_cast<int64_t>(shape_.size()); }
+  /// Number of elements (1 for a 0-d tensor).
   int64_t numel() const { return dezero::numel(shape_); }
   /// Size of dimension i (negative counts from the end).
   int64_t size(int64_t i) const;
+  /// Element type.
   DType dtype() const { return dtype_; }
+  /// Device the storage lives on.
   Device device() const { return device_; }
+  /// Bytes of element data: numel() * dtype_size(dtype()).
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
 
   /// Typed pointer to the first element; T must match dtype() (float or double).

@@ -32,6 +32,8 @@ struct Node {
 int64_t live_nodes();
 }  // namespace detail
 
+/// A cheap handle on a graph node: data (a Tensor), grad (itself a Variable, so gradients are
+/// differentiable), creator, generation and name. Copies share the node.
 class Variable {
  public:
   /// An undefined Variable (defined() is false): "no gradient" in backward results.
@@ -41,28 +43,42 @@ class Variable {
   /// A leaf that never receives a gradient (masks, labels, scalars in expressions).
   static Variable constant(Tensor data);
 
+  /// False for a default-constructed Variable.
   bool defined() const { return node_ != nullptr; }
+  /// The value held.
   const Tensor& data() const;
   /// Replaces the data (optimizer updates); the shape may change only on a leaf.
   void set_data(const Tensor& data);
   /// The gradient, undefined until backward() reaches this Variable.
   Variable grad() const;
+  /// Sets the gradient (undefined clears it); its shape must match the data's.
   void set_grad(const Variable& grad);
   /// Drops the gradient (DeZero's cleargrad).
   void clear_grad();
+  /// The Function that produced this Variable (null for a leaf).
   std::shared_ptr<Function> creator() const;
+  /// Depth in the graph: 0 for a leaf, one more than its creator's generation otherwise.
   int generation() const;
+  /// Name shown in printing and graphs ("" when unnamed).
   const std::string& name() const;
+  /// Renames this Variable.
   void set_name(std::string name);
+  /// False for a constant(), which never receives a gradient.
   bool requires_grad() const;
+  /// True for a Parameter.
   bool is_parameter() const;
 
+  /// Shape of the data.
   const Shape& shape() const { return data().shape(); }
+  /// Number of dimensions of the data.
   int64_t ndim() const { return data().ndim(); }
+  /// Number of elements of the data.
   int64_t numel() const { return data().numel(); }
   /// Size of dimension i (negative counts from the end).
   int64_t size(int64_t i) const { return data().size(i); }
+  /// Element type of the data.
   DType dtype() const { return data().dtype(); }
+  /// Device of the data.
   Device device() const { return data().device(); }
   /// The value of a one-element Variable.
   double item() const { return data().item(); }
@@ -83,10 +99,13 @@ class Variable {
 
   /// The node (for the engine and graph tools).
   detail::Node* node() const { return node_.get(); }
+  /// The node's owning pointer (for the engine and graph tools).
   const std::shared_ptr<detail::Node>& node_ptr() const { return node_; }
+  /// A handle on an existing node (for the engine).
   explicit Variable(std::shared_ptr<detail::Node> node) : node_(std::move(node)) {}
 
  protected:
+  /// The shared node; null when undefined.
   std::shared_ptr<detail::Node> node_;
 };
 
@@ -94,6 +113,7 @@ class Variable {
 class Parameter : public Variable {
  public:
   Parameter() = default;
+  /// A trainable leaf holding data.
   explicit Parameter(Tensor data, std::string name = "");
   /// A parameter whose data is set later (lazy input sizes: Linear(out), Conv2d(out, k)).
   static Parameter uninitialized(std::string name);

@@ -11,11 +11,15 @@
 
 #include "dezero/core/tensor.h"
 
+/// Datasets, batch transforms and DataLoader (namespace D = dezero::datasets).
 namespace dezero::datasets {
 
 /// One batch: inputs x (B, example...) and targets t (B, target...).
 struct Batch {
+  ///@{
+  /// Inputs x (B, example...) and targets t (B, target...).
   Tensor x, t;
+  ///@}
 };
 
 /// A finite set of (x, target) examples: implement size() and get_batch(), or derive from
@@ -67,10 +71,12 @@ Transform Compose(std::vector<Transform> transforms);
 
 /// Options of DataLoader.
 struct DataLoaderOptions {
+  /// A new order every epoch; false reads the examples in order.
   bool shuffle = true;
-  uint64_t seed = 0;         // epoch e shuffles with a generator seeded from (seed, e)
-  bool drop_last = false;    // by default the last batch may be smaller
-  Transform transform = {};  // applied to each batch's x
+  uint64_t seed = 0;         ///< epoch e shuffles with a generator seeded from (seed, e)
+  bool drop_last = false;    ///< by default the last batch may be smaller
+  Transform transform = {};  ///< applied to each batch's x
+  /// Where each batch's x and t are sent (after the transform).
   Device device = Device::CPU;
 };
 
@@ -78,19 +84,24 @@ struct DataLoaderOptions {
 /// loader is one epoch with its own (reproducible) order.
 class DataLoader {
  public:
+  /// Batches of batch_size >= 1 examples of dataset, which must outlive the loader.
   DataLoader(const Dataset& dataset, int64_t batch_size, DataLoaderOptions options = {});
   /// The loader reads the dataset at every batch: a temporary one is refused at compile time.
   DataLoader(const Dataset&& dataset, int64_t batch_size, DataLoaderOptions options = {}) = delete;
   /// Number of batches per epoch.
   int64_t num_batches() const;
 
+  /// Walks one epoch's batches, from begin() to end().
   class Iterator {
    public:
+    /// The current batch, read from the dataset, transformed and sent to options.device.
     Batch operator*() const;
+    /// Moves to the next batch.
     Iterator& operator++() {
       ++batch_;
       return *this;
     }
+    /// False when both are at the same batch.
     bool operator!=(const Iterator& o) const { return batch_ != o.batch_; }
 
    private:
@@ -103,6 +114,7 @@ class DataLoader {
   };
   /// Starts an epoch (shuffled when asked).
   Iterator begin();
+  /// Past the last batch of the epoch.
   Iterator end() const;
   /// Epochs started so far.
   int64_t epoch() const { return epoch_; }
@@ -121,6 +133,7 @@ class DataLoader {
 /// [0, 1], x (1, 28, 28). Every header field is validated; errors name the file and the field.
 class MNIST : public LabeledDataset {
  public:
+  /// Loads the training (train-*) or test (t10k-*) split found in dir.
   MNIST(const std::string& dir, bool train,
         int64_t limit = 0);  // limit > 0: the first `limit` examples; < 0 throws
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
@@ -137,6 +150,7 @@ class MNIST : public LabeledDataset {
 /// DeZero's spiral: num_class arms of num_data 2-d points each (seeded, shuffled).
 class Spiral : public LabeledDataset {
  public:
+  /// The training or test set (different seeds): num_data * num_class points.
   Spiral(bool train = true, int64_t num_data = 100, int64_t num_class = 3);
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   Shape example_shape() const override { return {2}; }

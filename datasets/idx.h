@@ -12,8 +12,8 @@ namespace dezero::datasets {
 
 /// An unsigned-byte IDX array: its dimensions and row-major data.
 struct IdxArray {
-  std::vector<uint32_t> dims;
-  std::vector<uint8_t> data;
+  std::vector<uint32_t> dims;  ///< Size of each dimension, outermost first.
+  std::vector<uint8_t> data;   ///< The elements, row-major.
 };
 
 /// Parses an IDX file's bytes (a gzip stream is inflated first, never past the size its header

@@ -12,6 +12,7 @@
 #include "dezero/core/index.h"
 #include "dezero/core/variable.h"
 
+/// Differentiable functions on Variables (namespace F = dezero::functions).
 namespace dezero::functions {
 
 using dezero::add;
@@ -114,8 +115,8 @@ Variable dropout(const Variable& x, double ratio = 0.5);
 
 /// Options of batch_norm (DeZero's defaults).
 struct BatchNormOptions {
-  double decay = 0.9;  // running = decay * running + (1 - decay) * batch statistic
-  double eps = 2e-5;
+  double decay = 0.9;  ///< running = decay * running + (1 - decay) * batch statistic
+  double eps = 2e-5;   ///< added to the variance before the square root
 };
 /// Batch normalization over N (and H, W for 4-d x) per channel.  x (N, C) or (N, C, H, W),
 /// gamma/beta (C,); training mode updates running_mean/var (C,) in place; test mode uses them.
@@ -128,10 +129,10 @@ Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& be
 
 /// Options of im2col / col2im.
 struct Im2colOptions {
-  Pair stride = 1;
-  Pair pad = 0;
-  Pair dilation = 1;
-  bool to_matrix = false;  // (N*OH*OW, C*KH*KW) instead of (N, C*KH*KW, OH*OW)
+  Pair stride = 1;         ///< step between windows
+  Pair pad = 0;            ///< zero rows/columns added on each side
+  Pair dilation = 1;       ///< spacing of a window's taps
+  bool to_matrix = false;  ///< (N*OH*OW, C*KH*KW) instead of (N, C*KH*KW, OH*OW)
 };
 /// Patches of x as columns: (N, C*KH*KW, OH*OW), rows ordered (c, kh, kw). Differentiable at any
 /// order (its backward is col2im).
@@ -144,7 +145,10 @@ Variable col2im(const Variable& col, const Shape& input_shape, Pair kernel,
 enum class PaddingMode { Zeros, Reflect, Replicate, Circular };
 /// Rows added above and below, columns left and right.
 struct Padding2d {
+  ///@{
+  /// Rows above (top) and below (bottom), columns left and right of the input.
   int64_t top = 0, bottom = 0, left = 0, right = 0;
+  ///@}
 };
 /// Pads the last two axes of x (..., H, W): zeros, a mirror without the edge (reflect, padding
 /// < the axis), copies of the edge (replicate) or the other side (circular, padding <= the
@@ -153,13 +157,17 @@ Variable pad2d(const Variable& x, Padding2d padding, PaddingMode mode = PaddingM
 
 /// Options of conv2d / conv2d_simple.
 struct Conv2dOptions {
+  /// Step between windows.
   Pair stride = 1;
+  /// Rows/columns added on each side (filled as padding_mode says).
   Pair pad = 0;
+  /// Spacing of a window's taps.
   Pair dilation = 1;
+  /// Channel groups: C and OC must be multiples of it.
   int64_t groups = 1;
-  PaddingMode padding_mode = PaddingMode::Zeros;  // how the pad is filled
-  bool same = false;  // PyTorch's padding="same" (stride 1; pad is ignored): the output keeps the
-                      // input's size, an odd total padding putting the extra row/column last
+  PaddingMode padding_mode = PaddingMode::Zeros;  ///< how the pad is filled
+  bool same = false;  ///< PyTorch's padding="same" (stride 1; pad is ignored): the output keeps
+                      ///< the input's size, an odd total padding putting the extra row/column last
 };
 /// y = conv(x, W) + b, the fused grouped GEMM path. x (N, C, H, W), W (OC, C/groups, KH, KW),
 /// b (OC) or undefined -> y (N, OC, OH, OW). Differentiable at any order.
@@ -172,13 +180,17 @@ Variable conv2d_simple(const Variable& x, const Variable& W, const Variable& b =
 
 /// Options of deconv2d (PyTorch's conv_transpose2d).
 struct Deconv2dOptions {
+  /// Stride of the convolution this one transposes.
   Pair stride = 1;
+  /// Padding of the convolution this one transposes (removed from the output).
   Pair pad = 0;
+  /// Spacing of a window's taps.
   Pair dilation = 1;
+  /// Channel groups: C and OC must be multiples of it.
   int64_t groups = 1;
-  Pair output_padding = 0;  // extra rows/columns at the bottom/right, < max(stride, dilation)
+  Pair output_padding = 0;  ///< extra rows/columns at the bottom/right, < max(stride, dilation)
   std::optional<Pair> outsize =
-      std::nullopt;  // or ask for an output size directly (DeZero's outsize)
+      std::nullopt;  ///< or ask for an output size directly (DeZero's outsize)
 };
 /// Transposed convolution (the gradient of conv2d w.r.t. its input). x (N, C, H, W),
 /// W (C, OC/groups, KH, KW), b (OC) -> (N, OC, (H - 1) stride - 2 pad + dilation (KH - 1) +
@@ -188,13 +200,15 @@ Variable deconv2d(const Variable& x, const Variable& W, const Variable& b = Vari
 
 /// Options of max_pool2d / avg_pool2d (PyTorch's semantics; stride defaults to the kernel).
 struct Pool2dOptions {
+  /// Step between windows; unset: the kernel size.
   std::optional<Pair> stride = std::nullopt;
+  /// Rows/columns of padding on each side (never the maximum, zeros in an average).
   Pair pad = 0;
-  Pair dilation = 1;              // max_pool2d only
-  bool ceil_mode = false;         // round the output size up (a last window
-                                  // starting in the bottom/right padding is dropped)
-  bool count_include_pad = true;  // avg_pool2d: padding counts in the divisor
-  std::optional<int64_t> divisor_override = std::nullopt;  // avg_pool2d: divide every sum by this
+  Pair dilation = 1;              ///< max_pool2d only
+  bool ceil_mode = false;         ///< round the output size up (a last window
+                                  ///< starting in the bottom/right padding is dropped)
+  bool count_include_pad = true;  ///< avg_pool2d: padding counts in the divisor
+  std::optional<int64_t> divisor_override = std::nullopt;  ///< avg_pool2d: divide every sum by this
 };
 /// Max over each window (padding never wins); the gradient goes to the first maximum.
 /// Differentiable at any order.  (N, C, H, W) -> (N, C, OH, OW). A window that lies wholly in

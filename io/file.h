@@ -27,8 +27,9 @@ class FileSink {
 };
 
 /// Writes `path` so that it is never seen half-written, even if the process is killed or the
-/// machine loses power: the content goes to `path.tmp.<pid>`, is fsync'ed, renamed over `path`,
-/// and the directory is fsync'ed. Temporary files left by killed writers are removed.
+/// machine loses power: the content goes to `path.tmp.PID` (PID: the writer's process id), is
+/// fsync'ed, renamed over `path`, and the directory is fsync'ed. Temporary files left by killed
+/// writers are removed.
 void atomic_write(const std::string& path, const char* op, const std::function<void(FileSink&)>& fill);
 
 }  // namespace dezero::io

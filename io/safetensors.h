@@ -11,12 +11,13 @@
 
 #include "dezero/core/tensor.h"
 
+/// File formats (safetensors, .npy) and crash-safe file writes.
 namespace dezero::io {
 
 /// Named tensors (in the order of their data in the file) and string metadata.
 struct SafeTensors {
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  std::map<std::string, std::string> metadata;
+  std::vector<std::pair<std::string, Tensor>> tensors;  ///< (name, tensor), in file order.
+  std::map<std::string, std::string> metadata;          ///< The header's `__metadata__`.
   /// The tensor called name; throws naming the file's tensors when it is missing.
   const Tensor& at(const std::string& name) const;
 };

@@ -17,7 +17,10 @@ namespace dezero::layers {
 /// device, and draws PyTorch's default initialization.
 class WeightLayer : public Layer {
  public:
+  ///@{
+  /// The weight and the bias (b undefined without a bias); uninitialized until sized.
   Parameter W, b;
+  ///@}
 
  protected:
   /// Registers W and, when bias, b, both uninitialized.
@@ -32,13 +35,16 @@ class WeightLayer : public Layer {
 
 /// Options of Linear.
 struct LinearOptions {
-  int64_t in_size = 0;  // 0: inferred from the first input
+  int64_t in_size = 0;  ///< 0: inferred from the first input
+  /// Add a bias b (O).
   bool bias = true;
+  /// Element type of W and b.
   DType dtype = Float32;
 };
 /// y = x W + b.  x (N, I), W (I, O) (DeZero's layout), b (O).
 class Linear : public WeightLayer {
  public:
+  /// out_size outputs; the input size comes from options.in_size or the first input.
   explicit Linear(int64_t out_size, LinearOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -51,19 +57,26 @@ class Linear : public WeightLayer {
 
 /// Options of Conv2d.
 struct Conv2dOptions {
+  /// Step between windows.
   Pair stride = 1;
+  /// Rows/columns added on each side (filled as padding_mode says).
   Pair pad = 0;
+  /// Spacing of a window's taps.
   Pair dilation = 1;
+  /// Channel groups: the input and output channels must be multiples of it.
   int64_t groups = 1;
-  functions::PaddingMode padding_mode = functions::PaddingMode::Zeros;  // how the pad is filled
-  bool same = false;  // padding "same" (stride 1): the output keeps the input's size
+  functions::PaddingMode padding_mode = functions::PaddingMode::Zeros;  ///< how the pad is filled
+  bool same = false;  ///< padding "same" (stride 1): the output keeps the input's size
+  /// Add a bias b (OC).
   bool bias = true;
-  int64_t in_channels = 0;  // 0: inferred from the first input
+  int64_t in_channels = 0;  ///< 0: inferred from the first input
+  /// Element type of W and b.
   DType dtype = Float32;
 };
 /// 2-d convolution.  x (N, C, H, W) -> (N, out_channels, OH, OW); W (OC, C/groups, KH, KW).
 class Conv2d : public WeightLayer {
  public:
+  /// out_channels filters of size kernel; input channels from options or the first input.
   Conv2d(int64_t out_channels, Pair kernel, Conv2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -77,18 +90,26 @@ class Conv2d : public WeightLayer {
 
 /// Options of Deconv2d.
 struct Deconv2dOptions {
+  /// Stride of the convolution this one transposes.
   Pair stride = 1;
+  /// Padding of the convolution this one transposes (removed from the output).
   Pair pad = 0;
+  /// Spacing of a window's taps.
   Pair dilation = 1;
+  /// Channel groups: the input and output channels must be multiples of it.
   int64_t groups = 1;
+  /// Extra rows/columns at the bottom/right of the output, < max(stride, dilation).
   Pair output_padding = 0;
+  /// Add a bias b (OC).
   bool bias = true;
-  int64_t in_channels = 0;  // 0: inferred from the first input
+  int64_t in_channels = 0;  ///< 0: inferred from the first input
+  /// Element type of W and b.
   DType dtype = Float32;
 };
 /// Transposed convolution (PyTorch's ConvTranspose2d).  W (C, out_channels/groups, KH, KW).
 class Deconv2d : public WeightLayer {
  public:
+  /// out_channels output channels, windows of size kernel; input channels as in Conv2d.
   Deconv2d(int64_t out_channels, Pair kernel, Deconv2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -102,19 +123,24 @@ class Deconv2d : public WeightLayer {
 
 /// Options of BatchNorm.
 struct BatchNormOptions {
-  double decay = 0.9;  // running = decay * running + (1 - decay) * batch
-  double eps = 2e-5;
+  double decay = 0.9;  ///< running = decay * running + (1 - decay) * batch
+  double eps = 2e-5;   ///< added to the variance before the square root
 };
 /// Batch normalization over (N) for 2-d input or (N, H, W) for 4-d input, per channel; the
 /// channel count is inferred. Running statistics are used in eval mode.
 class BatchNorm : public Layer {
  public:
+  /// Parameters and running statistics are sized on the first input.
   explicit BatchNorm(BatchNormOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
+  ///@{
+  /// Scale and shift (C,).
   Parameter gamma, beta;
-  /// Running statistics (C,), saved with the parameters.
+  ///@}
+  /// Running mean (C,), saved with the parameters.
   Tensor& running_mean() { return *mean_; }
+  /// Running variance (C,), saved with the parameters.
   Tensor& running_var() { return *var_; }
 
  private:
@@ -124,11 +150,13 @@ class BatchNorm : public Layer {
 
 /// PyTorch's names: one BatchNorm handles (N, C) and (N, C, H, W).
 using BatchNorm1d = BatchNorm;
+/// BatchNorm, for (N, C, H, W) input.
 using BatchNorm2d = BatchNorm;
 
 /// Inverted dropout in training mode, the identity in eval mode.
 class Dropout : public Layer {
  public:
+  /// Zeroes a fraction `ratio` of the elements in training mode.
   explicit Dropout(double ratio = 0.5);
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -140,6 +168,7 @@ class Dropout : public Layer {
 /// Max pooling (stride defaults to the kernel).
 class MaxPool2d : public Layer {
  public:
+  /// Windows of size kernel.
   explicit MaxPool2d(Pair kernel, functions::Pool2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -152,6 +181,7 @@ class MaxPool2d : public Layer {
 /// Average pooling (stride defaults to the kernel).
 class AvgPool2d : public Layer {
  public:
+  /// Windows of size kernel.
   explicit AvgPool2d(Pair kernel, functions::Pool2dOptions options = {});
   Variable forward(const Variable& x) override;
   std::string name() const override;
@@ -192,6 +222,7 @@ class Tanh : public Layer {
 /// x for x > 0, slope * x otherwise.
 class LeakyReLU : public Layer {
  public:
+  /// `slope` multiplies the negative inputs.
   explicit LeakyReLU(double slope = 0.2) : slope_(slope) {}
   Variable forward(const Variable& x) override { return functions::leaky_relu(x, slope_); }
   std::string name() const override;

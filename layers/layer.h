@@ -13,8 +13,11 @@
 #include "dezero/core/variable.h"
 #include "dezero/io/safetensors.h"
 
+/// Layers and models (namespace L = dezero::layers).
 namespace dezero::layers {
 
+/// A differentiable building block: forward() plus an ordered registry of parameters, buffers
+/// and sub-layers (named "conv1.W"), train/eval mode, and save/load.
 class Layer {
  public:
   Layer() = default;
@@ -62,6 +65,7 @@ class Layer {
   void to(Device device);
   /// Evaluation mode: train(false).
   void eval() { train(false); }
+  /// True in training mode (the default), false after eval().
   bool training() const { return training_; }
   /// True after this layer was moved from (std::move): it holds no parameters any more.
   bool moved_from() const { return moved_from_; }
@@ -136,6 +140,7 @@ class AnyLayer {
   /// Shares an existing layer.
   template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, L>>>
   AnyLayer(std::shared_ptr<L> layer) : ptr_(std::move(layer)) {}  // NOLINT
+  /// The layer held.
   const std::shared_ptr<Layer>& get() const { return ptr_; }
 
  private:
@@ -146,6 +151,7 @@ class AnyLayer {
 /// Sub-layers are named by position: "0.W", "3.b".
 class Sequential : public Layer {
  public:
+  /// The layers, in the order they are applied.
   Sequential(std::initializer_list<AnyLayer> layers);
   /// Appends a layer.
   void push_back(AnyLayer layer);

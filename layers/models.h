@@ -13,6 +13,8 @@ namespace dezero::layers {
 /// Linear layers of the given output sizes with an activation between them (DeZero's MLP).
 class MLP : public Layer {
  public:
+  /// Linear(sizes[i]) for each i (input sizes found on the first call), activation after every
+  /// one but the last; sizes must not be empty.
   explicit MLP(std::vector<int64_t> sizes,
                std::function<Variable(const Variable&)> activation = functions::relu);
   Variable forward(const Variable& x) override;
@@ -27,6 +29,7 @@ class MLP : public Layer {
 /// 3136->128, relu, linear 128->10.  (N, 1, 28, 28) -> logits (N, 10)
 class LeNet : public Layer {
  public:
+  /// The last linear layer has num_classes outputs.
   explicit LeNet(int64_t num_classes = 10);
   Variable forward(const Variable& x) override;
   std::string name() const override { return "LeNet"; }
@@ -40,6 +43,7 @@ class LeNet : public Layer {
 /// maxpool 2 between them, linear 3136->10: about a twelfth of LeNet's parameters.
 class GroupedCNN : public Layer {
  public:
+  /// `groups` for the 1x1 convolutions (it must divide 32); num_classes outputs.
   explicit GroupedCNN(int64_t groups = 1, int64_t num_classes = 10);
   Variable forward(const Variable& x) override;
   std::string name() const override { return "GroupedCNN"; }

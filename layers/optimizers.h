@@ -13,8 +13,11 @@
 
 #include "dezero/layers/layer.h"
 
+/// Optimizers, gradient hooks, LR schedulers and checkpoints (namespace O = dezero::optimizers).
 namespace dezero::optimizers {
 
+/// Base of the optimizers: holds the learning rate, the hooks and the per-parameter state, and
+/// applies update_one() to every parameter with a gradient at each update().
 class Optimizer {
  public:
   /// Optimizes model.params() (read at every update; the model must outlive the optimizer).
@@ -59,6 +62,7 @@ class Optimizer {
 
 /// Options of SGD (DeZero's default lr).
 struct SGDOptions {
+  /// Learning rate.
   double lr = 0.01;
 };
 /// p -= lr * g.
@@ -77,16 +81,21 @@ class SGD : public Optimizer {
 
 /// Options of MomentumSGD.
 struct MomentumOptions {
+  /// Learning rate.
   double lr = 0.01;
+  /// Fraction of the velocity kept at each step.
   double momentum = 0.9;
+  /// Nesterov's variant of the update.
   bool nesterov = false;
 };
 /// v = momentum v - lr g;  p += v  (Nesterov: p += momentum v - lr g).
 class MomentumSGD : public Optimizer {
  public:
+  /// Optimizes model.params(), as Optimizer(model, lr).
   MomentumSGD(const layers::Layer& model, MomentumOptions options = {});
   MomentumSGD(const layers::Layer&& model,
               MomentumOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters.
   MomentumSGD(std::vector<Parameter> params, MomentumOptions options = {});
 
  protected:
@@ -98,12 +107,15 @@ class MomentumSGD : public Optimizer {
 
 /// Options of AdaGrad.
 struct AdaGradOptions {
+  /// Learning rate.
   double lr = 0.001;
+  /// Added to sqrt(h) so that the step stays finite.
   double eps = 1e-8;
 };
 /// h += g^2;  p -= lr g / (sqrt(h) + eps).
 class AdaGrad : public Optimizer {
  public:
+  /// Optimizes model.params(), as Optimizer(model, lr).
   AdaGrad(const layers::Layer& model, AdaGradOptions options = {});
   AdaGrad(const layers::Layer&& model,
           AdaGradOptions options = {}) = delete;  ///< no temporary model
@@ -119,13 +131,16 @@ class AdaGrad : public Optimizer {
 
 /// Options of AdaDelta.
 struct AdaDeltaOptions {
+  /// Decay of the moving averages s and u.
   double rho = 0.95;
+  /// Added to u and s inside the square root.
   double eps = 1e-6;
 };
 /// s = rho s + (1 - rho) g^2;  d = sqrt((u + eps) / (s + eps)) g;  u = rho u + (1 - rho) d^2;  p -=
 /// d.
 class AdaDelta : public Optimizer {
  public:
+  /// Optimizes model.params() with lr = 1 (the rule needs none; a scheduler may scale it).
   AdaDelta(const layers::Layer& model, AdaDeltaOptions options = {});
   AdaDelta(const layers::Layer&& model,
            AdaDeltaOptions options = {}) = delete;  ///< no temporary model
@@ -141,30 +156,39 @@ class AdaDelta : public Optimizer {
 
 /// Options of Adam and AdamW.
 struct AdamOptions {
+  /// Learning rate.
   double lr = 0.001;
+  /// Decay of the moving average m of g.
   double beta1 = 0.9;
+  /// Decay of the moving average v of g^2.
   double beta2 = 0.999;
+  /// Added to sqrt(v_hat) so that the step stays finite.
   double eps = 1e-8;
-  double weight_decay = 0;  // AdamW only (decoupled); 0.01 is PyTorch's AdamW default
+  double weight_decay = 0;  ///< AdamW only (decoupled); 0.01 is PyTorch's AdamW default
 };
 /// m, v moving averages of g and g^2;  p -= lr m_hat / (sqrt(v_hat) + eps), bias-corrected as
 /// PyTorch does.
 class Adam : public Optimizer {
  public:
+  /// Optimizes model.params(), as Optimizer(model, lr).
   Adam(const layers::Layer& model, AdamOptions options = {});
   Adam(const layers::Layer&& model, AdamOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters.
   Adam(std::vector<Parameter> params, AdamOptions options = {});
 
  protected:
   void update_one(Parameter& p, const Tensor& g) override;
+  /// The hyperparameters (AdamW reads weight_decay).
   AdamOptions opt_;
 };
 
 /// Adam with decoupled weight decay: p -= lr weight_decay p before the Adam step.
 class AdamW : public Adam {
  public:
+  /// Optimizes model.params(); weight_decay defaults to 0.01, as in PyTorch.
   AdamW(const layers::Layer& model, AdamOptions options = {.weight_decay = 0.01});
   AdamW(const layers::Layer&& model, AdamOptions options = {}) = delete;  ///< no temporary model
+  /// Optimizes a fixed list of parameters; weight_decay defaults to 0.01.
   AdamW(std::vector<Parameter> params, AdamOptions options = {.weight_decay = 0.01});
 
  protected:
@@ -187,8 +211,11 @@ std::function<void(std::vector<Parameter>&)> FreezeParam(const layers::Layer&& l
 /// lr = base_lr * gamma^(floor(epoch / step_size)).
 class StepLR {
  public:
+  /// Schedules optimizer's lr, taking its current value as base_lr; step_size >= 1.
   StepLR(Optimizer& optimizer, int step_size, double gamma = 0.1);
+  /// Ends an epoch: advances the epoch and sets the learning rate for it.
   void step();
+  /// Epochs completed (step() calls, or as set by set_epoch).
   int epoch() const { return epoch_; }
   /// Jumps to an epoch (resuming) and sets the learning rate for it.
   void set_epoch(int epoch);
@@ -203,8 +230,12 @@ class StepLR {
 /// lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / t_max)) / 2.
 class CosineAnnealing {
  public:
+  /// Schedules optimizer's lr, taking its current value as base_lr; t_max >= 1 (after t_max
+  /// epochs lr stays at eta_min).
   CosineAnnealing(Optimizer& optimizer, int t_max, double eta_min = 0);
+  /// Ends an epoch: advances the epoch and sets the learning rate for it.
   void step();
+  /// Epochs completed (step() calls, or as set by set_epoch).
   int epoch() const { return epoch_; }
   /// Jumps to an epoch (resuming) and sets the learning rate for it.
   void set_epoch(int epoch);

@@ -5,7 +5,7 @@
 # builds (docs/RELIABILITY.md); `--bench` adds LibTorch for the side-by-side runner.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libstb-dev gnuplot-nox
-          libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev graphviz)
+          libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev graphviz doxygen)
 for option in "$@"; do
   case "$option" in
     --sanitizers) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
